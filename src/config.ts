@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const integer = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be an integer' })
+    .int({ error: 'must be an integer' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const flag = z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1');
+
+const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+
+/** Every environment variable the gateway reads, with its default. README's configuration table mirrors this. */
+const environmentSchema = z.object({
+  /** `development` generates a JWT secret and prints a token; `production` masks error details. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  /** @default 4000 */
+  PORT: integer(0, 65535).default(4000),
+  /** @default 127.0.0.1 */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** @default postgres://postgres@127.0.0.1:5432/graphql_kafka_gateway */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { error: 'must be a postgres:// connection string' })
+    .default('postgres://postgres@127.0.0.1:5432/graphql_kafka_gateway'),
+  /** Comma-separated host:port list. @default 127.0.0.1:9092 */
+  KAFKA_BROKERS: z
+    .string()
+    .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((b) => hostPort.test(b)), {
+      error: 'must be a comma-separated list of host:port',
+    })
+    .default(['127.0.0.1:9092']),
+  /** @default orders.settled */
+  ORDERS_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, { error: 'must be a valid Kafka topic name' })
+    .default('orders.settled'),
+  /** Partitions of the orders topic when the gateway creates it; an existing topic is left as it is. @default 6 */
+  ORDERS_TOPIC_PARTITIONS: integer(1, 1000).default(6),
+  /** @default gql */
+  KAFKA_GROUP_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 of [A-Za-z0-9_-]' })
+    .default('gql'),
+  /** HS256 secret for access tokens (and, derived from it, subscription cursors). Required outside development. */
+  AUTH_JWT_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  /** Serve GraphiQL at GET /graphql and allow introspection. @default true */
+  EXPLORER_ENABLED: flag.default(true),
+  /** pino level. @default info */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest number of outbox rows one relay send publishes. @default 500 */
+  RELAY_BATCH_SIZE: integer(1, 10000).default(500),
+  /** Safety-net poll of the outbox when no NOTIFY arrives, and how often a standby relay tries to take over. @default 1000 */
+  RELAY_POLL_MS: integer(10, 60000).default(1000),
+  /** Bytes a subscriber's socket may have buffered before its consumer pauses. @default 1048576 */
+  SUBSCRIPTION_MAX_BUFFERED_BYTES: integer(1024, 1 << 30).default(1 << 20),
+  /** How long shutdown waits for in-flight work before giving up. @default 10000 */
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600000).default(10000),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export type Config = Omit<Environment, 'AUTH_JWT_SECRET'> & {
+  AUTH_JWT_SECRET: string;
+  /** True when the secret was generated at start-up (development only). */
+  authSecretGenerated: boolean;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(environmentSchema.shape).flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value === '' ? [] : [[key, value]];
+    }),
+  );
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    const got = present[variable];
+    const shown = variable === 'AUTH_JWT_SECRET' || got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
+    throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
+  }
+  const { AUTH_JWT_SECRET, ...rest } = parsed.data;
+  if (AUTH_JWT_SECRET !== undefined) return { ...rest, AUTH_JWT_SECRET, authSecretGenerated: false };
+  if (rest.NODE_ENV !== 'development') {
+    throw new ConfigError('AUTH_JWT_SECRET', 'is required unless NODE_ENV=development (at least 32 characters)');
+  }
+  return { ...rest, AUTH_JWT_SECRET: randomBytes(32).toString('base64url'), authSecretGenerated: true };
+}

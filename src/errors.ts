@@ -1,0 +1,37 @@
+/** Every `extensions.code` a client can see; CONTRACT.md lists their meanings. */
+export const ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'ACCOUNT_NOT_FOUND',
+  'INSUFFICIENT_FUNDS',
+  'CURRENCY_MISMATCH',
+  'IDEMPOTENCY_CONFLICT',
+  'QUERY_TOO_COMPLEX',
+  'RATE_LIMITED',
+  'INTERNAL_SERVER_ERROR',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** An error a client caused (or may see), carrying its contract code. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
+
+export const badInput = (message: string, field?: string): AppError =>
+  new AppError('BAD_USER_INPUT', message, field ? { details: { field } } : {});

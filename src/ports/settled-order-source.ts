@@ -1,0 +1,56 @@
+import type { Caller } from '../domain/caller.js';
+import type { Order } from '../domain/order.js';
+import type { OrderFilter } from '../domain/order-filter.js';
+
+/** Where a subscription starts reading. At most one may be given by a client. */
+export type StartPosition =
+  | { readonly kind: 'LATEST' }
+  | { readonly kind: 'EARLIEST' }
+  /** Where the durable group left off; LATEST for a group without offsets. */
+  | { readonly kind: 'COMMITTED' }
+  /** Kafka's offsets-for-timestamp. */
+  | { readonly kind: 'SINCE'; readonly at: Date }
+  /** Right after the event that carried this (still unverified) cursor. */
+  | { readonly kind: 'AFTER_CURSOR'; readonly cursor: string };
+
+export interface SubscribeRequest {
+  readonly caller: Caller;
+  /** Durable when given: group `<prefix>.<sub>.<subscriberId>`; ephemeral otherwise. */
+  readonly subscriberId?: string;
+  readonly start: StartPosition;
+  readonly filter: OrderFilter;
+}
+
+/** One settled order as a subscriber receives it (`SettledOrderEvent` of the schema). */
+export interface SettledOrderDelivery {
+  readonly eventId: string;
+  readonly order: Order;
+  readonly partition: number;
+  /** Kafka offset, decimal digits. */
+  readonly offset: string;
+  /** When Kafka appended the record. */
+  readonly publishedAt: Date;
+  /** Signed resume token: right after this event on every partition this subscription reads. */
+  readonly cursor: string;
+}
+
+/**
+ * The narrow interface between the GraphQL layer and whatever feeds
+ * subscriptions (today: one Kafka consumer group per subscription).
+ *
+ * Contract of the returned generator:
+ * - it validates the request first and throws AppError('BAD_USER_INPUT') for a
+ *   bad cursor before yielding anything;
+ * - an event's offset is committed only once the consumer asked for the next
+ *   value (so the previous one was handed to the client's socket) or the event
+ *   was filtered out: at-least-once;
+ * - `return()` (client completes, socket closes, shutdown) commits what was
+ *   delivered, leaves the group, and deletes an ephemeral group.
+ */
+export interface SettledOrderSource {
+  subscribe(request: SubscribeRequest): AsyncGenerator<SettledOrderDelivery, void, undefined>;
+  /** Ends every open subscription (gateway shutdown). */
+  close(): Promise<void>;
+  /** Open subscriptions, for metrics and leak tests. */
+  readonly activeCount: number;
+}
