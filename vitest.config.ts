@@ -1,6 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// Node resolves `graphql` (no "exports" field) to its CommonJS build everywhere; Vite would
+// pick index.mjs for our own files, leaving two graphql realms in one process.
+const graphqlAsNodeResolvesIt = fileURLToPath(new URL('./node_modules/graphql/index.js', import.meta.url));
+
 export default defineConfig({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlAsNodeResolvesIt }] },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],

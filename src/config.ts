@@ -55,8 +55,6 @@ const environmentSchema = z.object({
   RELAY_BATCH_SIZE: integer(1, 10000).default(500),
   /** Safety-net poll of the outbox when no NOTIFY arrives, and how often a standby relay tries to take over. @default 1000 */
   RELAY_POLL_MS: integer(10, 60000).default(1000),
-  /** Bytes a subscriber's socket may have buffered before its consumer pauses. @default 1048576 */
-  SUBSCRIPTION_MAX_BUFFERED_BYTES: integer(1024, 1 << 30).default(1 << 20),
   /** How long shutdown waits for in-flight work before giving up. @default 10000 */
   SHUTDOWN_TIMEOUT_MS: integer(0, 600000).default(10000),
 });

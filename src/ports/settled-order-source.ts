@@ -19,6 +19,13 @@ export interface SubscribeRequest {
   readonly subscriberId?: string;
   readonly start: StartPosition;
   readonly filter: OrderFilter;
+  /**
+   * Called once, when the subscription has joined its consumer group and its
+   * start positions are fixed: every record appended to the topic from then on
+   * reaches it (LATEST included; with a durable group shared by several
+   * connections, reaches one of them). Not called when it ends before that.
+   */
+  readonly onReady?: () => void;
 }
 
 /** One settled order as a subscriber receives it (`SettledOrderEvent` of the schema). */
@@ -39,8 +46,9 @@ export interface SettledOrderDelivery {
  * subscriptions (today: one Kafka consumer group per subscription).
  *
  * Contract of the returned generator:
- * - it validates the request first and throws AppError('BAD_USER_INPUT') for a
- *   bad cursor before yielding anything;
+ * - `subscribe` validates the request synchronously and throws
+ *   AppError('BAD_USER_INPUT') (bad subscriberId, cursor or date) before any
+ *   generator exists, so a resolver's throw becomes a plain GraphQL error;
  * - an event's offset is committed only once the consumer asked for the next
  *   value (so the previous one was handed to the client's socket) or the event
  *   was filtered out: at-least-once;

@@ -62,3 +62,58 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+/**
+ * Reads a topic from the beginning with a throwaway group until `count` records
+ * arrived (or fails at the deadline), then waits `settleMs` more so that extra
+ * records would be seen too; deletes the group afterwards.
+ */
+export async function readTopic(topic: string, count: number, options: { brokers?: string[]; timeoutMs?: number; settleMs?: number } = {}): Promise<ReadRecord[]> {
+  const kafka = testKafka(options.brokers);
+  const groupId = uniqueName('reader');
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+  const records: ReadRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push({
+          partition,
+          offset: message.offset,
+          key: String(message.key),
+          value: String(message.value),
+          timestamp: message.timestamp,
+          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+        });
+      },
+    });
+    await waitFor(`${count} records on ${topic} (have ${records.length})`, () => (records.length >= count ? true : undefined), options.timeoutMs ?? 30_000);
+    const settleUntil = Date.now() + (options.settleMs ?? 500);
+    // Extra records would arrive within this window; the caller asserts the exact count.
+    await waitFor('the settle window', () => (Date.now() >= settleUntil ? true : undefined));
+    return records;
+  } finally {
+    await consumer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin.disconnect();
+  }
+}
+
+export async function deleteTopic(topic: string, brokers?: string[]): Promise<void> {
+  const admin = testKafka(brokers).admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+  await admin.disconnect();
+}

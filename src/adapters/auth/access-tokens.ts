@@ -1,0 +1,58 @@
+import { errors, jwtVerify, SignJWT } from 'jose';
+import type { Caller } from '../../domain/caller.js';
+import { AppError } from '../../errors.js';
+
+export interface TokenClaims {
+  sub: string;
+  scope: string[];
+  accounts?: string[];
+  /** Lifetime in seconds. @default 3600 */
+  expiresInSeconds?: number;
+}
+
+const keyOf = (secret: string) => new TextEncoder().encode(secret);
+
+export function mintAccessToken(secret: string, claims: TokenClaims): Promise<string> {
+  const payload: Record<string, unknown> = { scope: claims.scope.join(' ') };
+  if (claims.accounts) payload.accounts = claims.accounts;
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + (claims.expiresInSeconds ?? 3600))
+    .sign(keyOf(secret));
+}
+
+const unauthenticated = (why: string, cause?: unknown) => new AppError('UNAUTHENTICATED', why, { cause });
+
+/** Verifies an HS256 token and turns its claims into a Caller; anything wrong is UNAUTHENTICATED. */
+export async function verifyAccessToken(secret: string, token: string): Promise<Caller> {
+  let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+  try {
+    ({ payload } = await jwtVerify(token, keyOf(secret), { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] }));
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) throw unauthenticated('the access token has expired', error);
+    throw unauthenticated('the access token is invalid', error);
+  }
+  const { sub, exp, scope, accounts } = payload;
+  if (typeof sub !== 'string' || sub === '' || typeof exp !== 'number') throw unauthenticated('the access token lacks sub or exp');
+  if (scope !== undefined && typeof scope !== 'string') throw unauthenticated('the access token scope must be a string');
+  if (accounts !== undefined && !(Array.isArray(accounts) && accounts.every((a) => typeof a === 'string'))) {
+    throw unauthenticated('the access token accounts claim must be a list of ids');
+  }
+  return {
+    sub,
+    scopes: new Set((scope ?? '').split(' ').filter(Boolean)),
+    accounts: new Set(accounts ?? []),
+    expiresAt: new Date(exp * 1000),
+  };
+}
+
+/** Reads `Bearer <token>`; null when no header was sent (anonymous). */
+export async function callerFromAuthorization(secret: string, header: unknown): Promise<Caller | null> {
+  if (header === undefined || header === null || header === '') return null;
+  if (typeof header !== 'string') throw unauthenticated('authorization must be a string "Bearer <token>"');
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) throw unauthenticated('authorization must be "Bearer <token>"');
+  return verifyAccessToken(secret, match[1]);
+}

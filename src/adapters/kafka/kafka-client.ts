@@ -1,0 +1,52 @@
+import { Kafka, logLevel } from 'kafkajs';
+import type { Logger } from '../../logger.js';
+import { kafkaLogCreator } from './kafka-logger.js';
+
+// kafkajs prints a partitioner migration warning on every producer otherwise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+export function createKafka(brokers: string[], logger: Logger, clientId = 'graphql-kafka-gateway'): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 10000,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(logger),
+  });
+}
+
+/** True when the cluster answers a metadata request within the timeout. */
+export async function kafkaReachable(kafka: Kafka, timeoutMs = 2000): Promise<boolean> {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const probe = (async () => {
+    await admin.connect();
+    await admin.describeCluster();
+    return true;
+  })().catch(() => false);
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+    void probe.finally(() => admin.disconnect().catch(() => {}));
+  }
+}
+
+/** Creates the topic when it does not exist; an existing topic keeps its partitions and settings. */
+export async function ensureTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<'created' | 'exists'> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = await admin.listTopics();
+    if (existing.includes(topic)) return 'exists';
+    const created = await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+    return created ? 'created' : 'exists';
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
+import type { Account } from '../../domain/account.js';
+import type { Order } from '../../domain/order.js';
+import { toOrderSettledEvent } from '../../domain/order-event.js';
+import { AppError } from '../../errors.js';
+import type { DepositCommand, Ledger, OpenAccountCommand, OrderPage, PlaceOrderCommand } from '../../ports/ledger.js';
+import type { Db } from './database.js';
+import { writeToOutbox } from './outbox-writer.js';
+import { decodePageCursor, encodePageCursor } from './page-cursor.js';
+import { isPgError, PG_NUMERIC_OUT_OF_RANGE, PG_UNIQUE_VIOLATION } from './pg-errors.js';
+import { toAccount, toOrder } from './rows.js';
+import { accounts, deposits, orders } from './schema.js';
+
+const notFound = (id: string) => new AppError('ACCOUNT_NOT_FOUND', `account ${id} does not exist`);
+const conflict = (what: string) =>
+  new AppError('IDEMPOTENCY_CONFLICT', `${what} was already used on this account for a different request`);
+
+const sameOrderRequest = (order: Order, command: PlaceOrderCommand): boolean =>
+  order.amount === command.amount &&
+  order.currency === command.currency &&
+  order.product === command.product &&
+  order.reference === command.reference;
+
+/** The Ledger on PostgreSQL. Every money movement locks its account row first, so they serialize per account. */
+export function createPostgresLedger(db: Db, ordersTopic: string): Ledger {
+  const ledger: Ledger = {
+    async openAccount(command: OpenAccountCommand): Promise<Account> {
+      const inserted = await db.insert(accounts).values(command).onConflictDoNothing().returning();
+      const row = inserted[0] ?? (await db.query.accounts.findFirst({ where: eq(accounts.id, command.id) }));
+      if (!row) throw new AppError('INTERNAL_SERVER_ERROR', 'account vanished after insert');
+      // Opening the same id again is an idempotent retry only when it asks for the same account.
+      if (row.owner !== command.owner || row.currency !== command.currency) throw conflict(`account id ${command.id}`);
+      return toAccount(row);
+    },
+
+    async deposit(command: DepositCommand): Promise<Account> {
+      try {
+        return await db.transaction(async (tx) => {
+          const locked = await tx.select().from(accounts).where(eq(accounts.id, command.accountId)).for('update');
+          const account = locked[0];
+          if (!account) throw notFound(command.accountId);
+          const previous = await tx.query.deposits.findFirst({
+            where: and(eq(deposits.accountId, command.accountId), eq(deposits.idempotencyKey, command.idempotencyKey)),
+          });
+          if (previous) {
+            if (previous.amount !== command.amount) throw conflict('idempotencyKey');
+            return toAccount(account);
+          }
+          const [credited] = await tx
+            .update(accounts)
+            .set({ balance: sql`${accounts.balance} + ${command.amount}` })
+            .where(eq(accounts.id, command.accountId))
+            .returning();
+          if (!credited) throw notFound(command.accountId);
+          await tx.insert(deposits).values({ ...command, balanceAfter: credited.balance });
+          return toAccount(credited);
+        });
+      } catch (error) {
+        if (isPgError(error, PG_NUMERIC_OUT_OF_RANGE)) {
+          throw new AppError('BAD_USER_INPUT', 'the deposit would take the balance beyond what an account can hold');
+        }
+        throw error;
+      }
+    },
+
+    async placeOrder(command: PlaceOrderCommand): Promise<Order> {
+      return db.transaction(async (tx) => {
+        const locked = await tx.select().from(accounts).where(eq(accounts.id, command.accountId)).for('update');
+        const account = locked[0];
+        if (!account) throw notFound(command.accountId);
+        const previous = await tx.query.orders.findFirst({
+          where: and(eq(orders.accountId, command.accountId), eq(orders.idempotencyKey, command.idempotencyKey)),
+        });
+        if (previous) {
+          const order = toOrder(previous);
+          if (!sameOrderRequest(order, command)) throw conflict('idempotencyKey');
+          return order;
+        }
+        if (account.currency !== command.currency) {
+          throw new AppError('CURRENCY_MISMATCH', `account ${account.id} holds ${account.currency}, not ${command.currency}`);
+        }
+        // The debit is conditional in SQL: the row lock plus this guard keep the balance >= 0.
+        const [debited] = await tx
+          .update(accounts)
+          .set({ balance: sql`${accounts.balance} - ${command.amount}` })
+          .where(and(eq(accounts.id, command.accountId), gte(accounts.balance, command.amount)))
+          .returning({ balance: accounts.balance });
+        if (!debited) throw new AppError('INSUFFICIENT_FUNDS', `account ${account.id} cannot afford ${command.amount}`);
+        const order: Order = {
+          id: randomUUID(),
+          accountId: command.accountId,
+          amount: command.amount,
+          currency: command.currency,
+          product: command.product,
+          reference: command.reference,
+          status: 'SETTLED',
+          balanceAfter: debited.balance,
+          idempotencyKey: command.idempotencyKey,
+          createdAt: command.createdAt,
+          settledAt: new Date(),
+        };
+        await tx.insert(orders).values(order);
+        const eventId = randomUUID();
+        await writeToOutbox(tx, {
+          eventId,
+          topic: ordersTopic,
+          key: order.accountId,
+          value: toOrderSettledEvent(eventId, order),
+        });
+        return order;
+      }).catch((error: unknown) => {
+        // Two racing calls with one key: the loser's transaction rolled back entirely; answer with the winner's order.
+        if (isPgError(error, PG_UNIQUE_VIOLATION)) return ledger.placeOrder(command);
+        throw error;
+      });
+    },
+
+    async findAccount(id: string): Promise<Account | null> {
+      const row = await db.query.accounts.findFirst({ where: eq(accounts.id, id) });
+      return row ? toAccount(row) : null;
+    },
+
+    async findOrder(id: string): Promise<Order | null> {
+      const row = await db.query.orders.findFirst({ where: eq(orders.id, id) });
+      return row ? toOrder(row) : null;
+    },
+
+    async listOrders(accountId: string, first: number, after: string | null): Promise<OrderPage> {
+      const before = after === null ? null : decodePageCursor(after);
+      const rows = await db
+        .select()
+        .from(orders)
+        .where(before === null ? eq(orders.accountId, accountId) : and(eq(orders.accountId, accountId), lt(orders.seq, before)))
+        .orderBy(desc(orders.seq))
+        .limit(first + 1);
+      return {
+        orders: rows.slice(0, first).map((row) => ({ order: toOrder(row), cursor: encodePageCursor(row.seq) })),
+        hasNextPage: rows.length > first,
+      };
+    },
+  };
+  return ledger;
+}

@@ -1,0 +1,143 @@
+import { createHmac } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { callerFromAuthorization } from './adapters/auth/access-tokens.js';
+import { createKafka, ensureTopic, kafkaReachable } from './adapters/kafka/kafka-client.js';
+import { createKafkaOrderSource } from './adapters/kafka/kafka-order-source.js';
+import { createOutboxPublisher } from './adapters/kafka/outbox-publisher.js';
+import { openDatabase } from './adapters/postgres/database.js';
+import { applyMigrations } from './adapters/postgres/migrate.js';
+import { createOutboxStore } from './adapters/postgres/outbox-store.js';
+import { createPostgresLedger } from './adapters/postgres/postgres-ledger.js';
+import type { Config } from './config.js';
+import { createLedgerService } from './domain/ledger-service.js';
+import { toSubscribeRequest } from './domain/subscription-request.js';
+import type { GatewayServices } from './graphql/context.js';
+import { createErrorFormatter } from './graphql/format-error.js';
+import { buildGatewaySchema } from './graphql/schema.js';
+import type { Logger } from './logger.js';
+import { createOutboxRelay } from './relay/outbox-relay.js';
+import { createExplorerHandler, explorerAssetsExist } from './transport/explorer.js';
+import { healthRoutes } from './transport/health.js';
+import { createHttpServer } from './transport/http-server.js';
+import { metricsRoute } from './transport/metrics.js';
+import { startWebSocketServer } from './transport/websocket-server.js';
+
+export const EXPLORER_ASSETS_DIR = fileURLToPath(new URL('../dist/explorer', import.meta.url));
+
+export interface App {
+  /** Applies migrations, ensures the topic, starts the relay and listens. */
+  start(): Promise<AddressInfo>;
+  /** Stops accepting, ends subscriptions (committing what was delivered), stops the relay, closes connections. */
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Pre-filled Authorization header for the explorer (development). */
+  explorerToken?: string;
+}
+
+/** The composition root: adapters -> use cases -> transports. Nothing connects until start(). */
+export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
+  const database = openDatabase(config.DATABASE_URL);
+  const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }));
+  const cursorSecret = createHmac('sha256', config.AUTH_JWT_SECRET).update('subscription-cursor').digest('base64url');
+  const orderSource = createKafkaOrderSource({
+    kafka,
+    topic: config.ORDERS_TOPIC,
+    groupPrefix: config.KAFKA_GROUP_PREFIX,
+    cursorSecret,
+    logger: logger.child({ component: 'subscriptions' }),
+  });
+  const relay = createOutboxRelay({
+    store: createOutboxStore(database.sql),
+    publisher: createOutboxPublisher(kafka),
+    logger: logger.child({ component: 'outbox-relay' }),
+    batchSize: config.RELAY_BATCH_SIZE,
+    pollMs: config.RELAY_POLL_MS,
+  });
+  const services: GatewayServices = {
+    ledger: createLedgerService(createPostgresLedger(database.db, config.ORDERS_TOPIC)),
+    orders: orderSource,
+    toSubscribeRequest: (caller, args) => orderSource.prepare(toSubscribeRequest(caller, args)),
+  };
+  const authenticate = (header: unknown) => callerFromAuthorization(config.AUTH_JWT_SECRET, header);
+  const formatError = createErrorFormatter(logger.child({ component: 'graphql' }), { exposeDetails: config.NODE_ENV !== 'production' });
+  const schema = buildGatewaySchema();
+
+  let shuttingDown = false;
+  const explorerOn = config.EXPLORER_ENABLED && explorerAssetsExist(EXPLORER_ASSETS_DIR);
+  if (config.EXPLORER_ENABLED && !explorerOn) {
+    logger.warn({ assetsDir: EXPLORER_ASSETS_DIR }, 'the GraphiQL explorer is not built: run `npm run build` to serve it');
+  }
+  const http = await createHttpServer({
+    schema,
+    services,
+    authenticate,
+    formatError,
+    introspection: config.EXPLORER_ENABLED,
+    routes: [
+      healthRoutes(
+        [
+          { name: 'postgres', check: () => database.ping() },
+          { name: 'kafka', check: () => kafkaReachable(kafka) },
+        ],
+        () => shuttingDown,
+      ),
+      metricsRoute({
+        activeSubscriptions: () => orderSource.activeCount,
+        outboxPending: () => relay.pending,
+        relayActive: () => (relay.isActive ? 1 : 0),
+      }),
+      ...(explorerOn
+        ? [
+            createExplorerHandler({
+              assetsDir: EXPLORER_ASSETS_DIR,
+              exampleOperations: config.NODE_ENV === 'development',
+              ...(options.explorerToken && { initialHeaders: JSON.stringify({ Authorization: `Bearer ${options.explorerToken}` }) }),
+            }),
+          ]
+        : []),
+    ],
+  });
+  const websockets = startWebSocketServer({
+    httpServer: http.server,
+    path: '/graphql',
+    schema,
+    services,
+    authenticate,
+    formatError,
+    logger: logger.child({ component: 'websocket' }),
+  });
+
+  let topicReady: Promise<void> = Promise.resolve();
+
+  return {
+    async start() {
+      await applyMigrations(config.DATABASE_URL);
+      logger.info('database migrations are applied');
+      topicReady = ensureTopic(kafka, config.ORDERS_TOPIC, config.ORDERS_TOPIC_PARTITIONS).then(
+        (outcome) => logger.info({ topic: config.ORDERS_TOPIC, outcome }, 'orders topic is ready'),
+        (error: unknown) => logger.warn({ err: error, topic: config.ORDERS_TOPIC }, 'could not check the orders topic; the relay keeps retrying'),
+      );
+      await relay.start();
+      const address = await http.listen(config.PORT, config.HOST);
+      logger.info({ host: address.address, port: address.port }, 'gateway is listening');
+      return address;
+    },
+    async stop() {
+      shuttingDown = true;
+      const deadline = setTimeout(() => logger.warn('shutdown is taking longer than SHUTDOWN_TIMEOUT_MS'), config.SHUTDOWN_TIMEOUT_MS);
+      try {
+        await websockets.close();
+        await orderSource.close();
+        await http.stop();
+        await relay.stop();
+        await topicReady;
+        await database.close();
+      } finally {
+        clearTimeout(deadline);
+      }
+    },
+  };
+}

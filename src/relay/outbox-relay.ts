@@ -1,0 +1,146 @@
+import type { Logger } from '../logger.js';
+import type { OutboxLease, OutboxStore, PendingRecord, RecordPublisher } from '../ports/outbox.js';
+
+export interface OutboxRelayOptions {
+  store: OutboxStore;
+  publisher: RecordPublisher;
+  logger: Logger;
+  /** Records per send. @default 500 */
+  batchSize?: number;
+  /** Safety-net poll, and how often a standby tries to take the lease. @default 1000 */
+  pollMs?: number;
+  /** Longest wait between retries while Kafka fails. @default 5000 */
+  maxBackoffMs?: number;
+}
+
+export interface OutboxRelay {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly isActive: boolean;
+  readonly pending: number;
+}
+
+/**
+ * Moves committed outbox records to Kafka. Exactly one relay publishes at a
+ * time (the lease); it reads unpublished rows in id order rather than a
+ * position, so a transaction that commits late is still picked up, and marks
+ * rows only after Kafka acknowledged them: a record repeats (same eventId) only
+ * if the relay dies between the ack and the mark.
+ */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { store, publisher, logger } = options;
+  const batchSize = options.batchSize ?? 500;
+  const pollMs = options.pollMs ?? 1000;
+  const maxBackoffMs = options.maxBackoffMs ?? 5000;
+
+  let stopped = false;
+  let lease: OutboxLease | null = null;
+  let pending = 0;
+  let wakeUp: (() => void) | null = null;
+  let woken = false;
+  let loop: Promise<void> | null = null;
+  let listener: { stop(): Promise<void> } | null = null;
+
+  let backingOff = false;
+  // A commit cuts the idle wait short, but not the backoff while Kafka fails.
+  const wake = () => {
+    woken = true;
+    if (!backingOff) wakeUp?.();
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if ((woken && !backingOff) || stopped) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = null;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  const dropLease = async (reason: string, error?: unknown) => {
+    if (!lease) return;
+    logger.warn({ err: error }, `outbox relay gave up its lease: ${reason}`);
+    const current = lease;
+    lease = null;
+    await current.release().catch(() => {});
+  };
+
+  /** The lease, taking it if free; null when another relay holds it. */
+  async function holdLease(): Promise<OutboxLease | null> {
+    if (lease) return lease;
+    lease = await store.tryLease().catch((error: unknown) => {
+      logger.warn({ err: error }, 'outbox relay could not ask for the lease');
+      return null;
+    });
+    if (lease) logger.info('outbox relay is active on this process');
+    return lease;
+  }
+
+  async function run(): Promise<void> {
+    let backoffMs = 100;
+    while (!stopped) {
+      const held = await holdLease();
+      if (!held) {
+        await sleep(pollMs);
+        continue;
+      }
+      woken = false;
+      let batch: PendingRecord[];
+      try {
+        batch = await held.pending(batchSize);
+        pending = batch.length === batchSize ? await held.countPending() : batch.length;
+      } catch (error) {
+        await dropLease('its database connection failed', error);
+        continue;
+      }
+      if (batch.length === 0) {
+        await sleep(pollMs);
+        continue;
+      }
+      try {
+        await publisher.publish(batch);
+        backoffMs = 100;
+      } catch (error) {
+        // The send's outcome is unknown: a fresh producer, then the same rows again.
+        logger.warn({ err: error, pending, retryInMs: backoffMs }, 'outbox relay could not publish; will retry');
+        await publisher.reset();
+        backingOff = true;
+        await sleep(backoffMs);
+        backingOff = false;
+        backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
+        continue;
+      }
+      try {
+        await held.markPublished(batch.map((r) => r.id));
+        pending -= batch.length;
+      } catch (error) {
+        // Already on Kafka; the next relay publishes these rows again under the same eventIds.
+        await dropLease('marking published records failed', error);
+      }
+    }
+  }
+
+  return {
+    async start() {
+      listener = await store.onCommit(wake);
+      loop = run().catch((error: unknown) => logger.error({ err: error }, 'outbox relay stopped unexpectedly'));
+    },
+    async stop() {
+      stopped = true;
+      wakeUp?.();
+      await loop;
+      await listener?.stop().catch(() => {});
+      await dropLease('the gateway is stopping');
+      await publisher.close();
+    },
+    get isActive() {
+      return lease !== null;
+    },
+    get pending() {
+      return pending;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { Server } from 'node:http';
+import type { GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Caller } from '../domain/caller.js';
+import { isAppError } from '../errors.js';
+import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
+import { type ErrorFormatter, formatGraphQLErrors } from '../graphql/format-error.js';
+import type { Logger } from '../logger.js';
+
+export interface WebSocketServerOptions {
+  httpServer: Server;
+  path: string;
+  schema: GraphQLSchema;
+  services: GatewayServices;
+  authenticate: (authorization: unknown) => Promise<Caller | null>;
+  formatError: ErrorFormatter;
+  logger: Logger;
+}
+
+/** graphql-ws (`graphql-transport-ws`) on the HTTP server's port and path, authenticated at connection_init. */
+export function startWebSocketServer(options: WebSocketServerOptions): { close(): Promise<void>; connectionCount(): number } {
+  const { httpServer, path, schema, services, authenticate, formatError, logger } = options;
+  const wss = new WebSocketServer({ server: httpServer, path, maxPayload: 1 << 20 });
+  const callers = new WeakMap<object, Caller>();
+  const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
+
+  const disposable = useServer<Record<string, unknown> | undefined, { caller?: Caller }>(
+    {
+      schema,
+      connectionInitWaitTimeout: 10_000,
+      context: (ctx): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services }),
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        try {
+          const caller = await authenticate(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+          if (!caller) {
+            socket.close(4401, 'Unauthorized: send {"authorization": "Bearer <JWT>"} in connection_init');
+            return false;
+          }
+          callers.set(ctx, caller);
+          // A subscription must not outlive the token that allowed it.
+          const remaining = caller.expiresAt.getTime() - Date.now();
+          expiryTimers.set(ctx, setTimeout(() => socket.close(4401, 'Unauthorized: the access token expired'), Math.min(remaining, 2 ** 31 - 1)));
+          return true;
+        } catch (error) {
+          if (!isAppError(error)) logger.error({ err: error }, 'websocket authentication failed unexpectedly');
+          socket.close(4401, `Unauthorized: ${isAppError(error) ? error.message : 'invalid token'}`);
+          return false;
+        }
+      },
+      onClose: (ctx) => {
+        clearTimeout(expiryTimers.get(ctx));
+      },
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: formatGraphQLErrors(formatError, result.errors) as never } : undefined,
+      onError: (_ctx, _id, _payload, errors) => formatGraphQLErrors(formatError, errors) as never,
+    },
+    wss,
+  );
+
+  return {
+    async close() {
+      // Closes every socket with 1001, which returns() each subscription's generator.
+      await disposable.dispose();
+    },
+    connectionCount: () => wss.clients.size,
+  };
+}

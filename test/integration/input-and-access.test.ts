@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminToken, errorCode, graphql, startInProcessGateway, token } from '../support/gateway.js';
+import { ACCOUNT, balanceOf, DEPOSIT, OPEN, openFundedAccount, orderInput, PLACE } from '../support/orders.js';
+import { createTestDatabase, deleteTopic, testKafkaBrokers, uniqueName } from '../support/resources.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+let url: string;
+let admin: string;
+const account = uniqueName('acc');
+const other = uniqueName('other');
+
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  const topic = uniqueName('orders').replaceAll('_', '-');
+  cleanups.push(() => deleteTopic(topic));
+  const gateway = await startInProcessGateway({ DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic });
+  cleanups.push(gateway.stop);
+  url = gateway.url;
+  admin = await adminToken();
+  await openFundedAccount(url, admin, account, 1000n);
+  await openFundedAccount(url, admin, other, 1000n);
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+const ordersOf = async (id: string) => {
+  const r = await graphql(url, `query($a: ID!) { orders(accountId: $a, first: 100) { edges { node { id } } } }`, { a: id }, admin);
+  return r.data?.orders.edges.length as number;
+};
+
+describe('bad input', () => {
+  it.each([
+    ['a negative amount', { amount: '-5' }],
+    ['a zero amount', { amount: '0' }],
+    ['a fractional amount', { amount: '1.5' }],
+    ['a fractional JSON number', { amount: 1.5 }],
+    ['an amount over 10^15', { amount: '1000000000000001' }],
+    ['a huge amount', { amount: '99999999999999999999999' }],
+    ['a non-numeric amount', { amount: 'ten' }],
+    ['an empty amount', { amount: '' }],
+    ['an amount of the wrong type', { amount: true }],
+    ['a lower-case currency', { currency: 'usd' }],
+    ['a two-letter currency', { currency: 'US' }],
+    ['an upper-case product', { product: 'Phone' }],
+    ['a product with a space', { product: 'phone topup' }],
+    ['an empty product', { product: '' }],
+    ['an over-long product', { product: 'p'.repeat(65) }],
+    ['a malformed account id', { accountId: 'bad id!' }],
+    ['an over-long account id', { accountId: 'a'.repeat(65) }],
+    ['an over-long reference', { reference: 'r'.repeat(129) }],
+    ['an empty idempotency key', { idempotencyKey: '' }],
+    ['an over-long idempotency key', { idempotencyKey: 'k'.repeat(129) }],
+    ['an account id of the wrong type', { accountId: { id: 1 } }],
+    ['a missing field', { product: undefined }],
+  ])('should refuse placeOrder with %s as BAD_USER_INPUT and change nothing', async (_what, change) => {
+    const response = await graphql(url, PLACE, { input: orderInput(account, 10, uniqueName('k'), change) }, admin);
+    expect(errorCode(response)).toBe('BAD_USER_INPUT');
+    expect(response.data?.placeOrder ?? null).toBeNull();
+    expect(await balanceOf(url, admin, account)).toBe(1000n);
+    expect(await ordersOf(account)).toBe(0);
+  });
+
+  it('should refuse an inline literal amount that is not an integer as BAD_USER_INPUT', async () => {
+    const response = await graphql(
+      url,
+      `mutation { placeOrder(input: { accountId: "${account}", amount: "1.5", currency: "USD", product: "x", idempotencyKey: "lit" }) { id } }`,
+      {},
+      admin,
+    );
+    expect(errorCode(response)).toBe('BAD_USER_INPUT');
+    expect(await balanceOf(url, admin, account)).toBe(1000n);
+  });
+
+  it.each([
+    ['a bad currency', { owner: 'A', currency: 'usd' }],
+    ['a malformed id', { id: 'white space', owner: 'A', currency: 'USD' }],
+    ['an empty owner', { owner: '  ', currency: 'USD' }],
+    ['an owner of the wrong type', { owner: 5, currency: 'USD' }],
+  ])('should refuse openAccount with %s as BAD_USER_INPUT', async (_what, input) => {
+    expect(errorCode(await graphql(url, OPEN, { input }, admin))).toBe('BAD_USER_INPUT');
+  });
+
+  it.each([
+    ['a zero amount', '0'],
+    ['a negative amount', '-1'],
+    ['an amount over 10^15', '1000000000000001'],
+  ])('should refuse a deposit of %s as BAD_USER_INPUT and change nothing', async (_what, amount) => {
+    const response = await graphql(url, DEPOSIT, { input: { accountId: account, amount, idempotencyKey: uniqueName('d') } }, admin);
+    expect(errorCode(response)).toBe('BAD_USER_INPUT');
+    expect(await balanceOf(url, admin, account)).toBe(1000n);
+  });
+
+  it('should refuse an order id that is not a UUID', async () => {
+    expect(errorCode(await graphql(url, `query { order(id: "nope") { id } }`, {}, admin))).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('access rules', () => {
+  const holder = () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account] });
+
+  it.each([
+    ['no token', async () => undefined],
+    ['an expired token', () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account], expiresInSeconds: -10 })],
+    ['a malformed token', async () => 'not.a.jwt'],
+    ['a token signed with another secret', () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account] }, 'another-secret-that-is-long-enough-0123456789')],
+  ])('should refuse placeOrder with %s as UNAUTHENTICATED and change nothing', async (_what, makeToken) => {
+    const response = await graphql(url, PLACE, { input: orderInput(account, 10, uniqueName('k')) }, await makeToken());
+    expect(errorCode(response)).toBe('UNAUTHENTICATED');
+    expect(await balanceOf(url, admin, account)).toBe(1000n);
+  });
+
+  it.each([
+    ['placeOrder on another account', () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account] }), PLACE, () => ({ input: orderInput(other, 10, 'f1') })],
+    ['placeOrder without orders:write', () => token({ sub: 'alice', scope: [], accounts: [account] }), PLACE, () => ({ input: orderInput(account, 10, 'f2') })],
+    ['openAccount without accounts:write', () => token({ sub: 'alice', scope: ['orders:write'] }), OPEN, () => ({ input: { owner: 'x', currency: 'USD' } })],
+    ['deposit without accounts:write', () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account] }), DEPOSIT, () => ({ input: { accountId: account, amount: '5', idempotencyKey: 'f3' } })],
+    ['reading another account', () => token({ sub: 'alice', scope: [], accounts: [account] }), ACCOUNT, () => ({ id: other })],
+    ['listing another account\'s orders', () => token({ sub: 'alice', scope: [], accounts: [account] }), `query($a: ID!) { orders(accountId: $a) { edges { cursor } } }`, () => ({ a: other })],
+  ])('should refuse %s as FORBIDDEN and change nothing', async (_what, makeToken, query, variables) => {
+    const response = await graphql(url, query, variables(), await makeToken());
+    expect(errorCode(response)).toBe('FORBIDDEN');
+    expect(await balanceOf(url, admin, account)).toBe(1000n);
+    expect(await balanceOf(url, admin, other)).toBe(1000n);
+  });
+
+  it('should let a holder order on and read its own account, but not read another account\'s order', async () => {
+    const placed = await graphql(url, PLACE, { input: orderInput(account, 10, 'own') }, await holder());
+    expect(placed.errors).toBeUndefined();
+    expect(await balanceOf(url, await holder(), account)).toBe(990n);
+    const foreign = await graphql(url, PLACE, { input: orderInput(other, 10, 'theirs') }, admin);
+    const read = await graphql(url, `query($id: ID!) { order(id: $id) { id } }`, { id: foreign.data?.placeOrder.id }, await holder());
+    expect(errorCode(read)).toBe('FORBIDDEN');
+  });
+
+  it('should never leak internals in an error', async () => {
+    const response = await graphql(url, PLACE, { input: orderInput(account, 10, uniqueName('k'), { amount: '-1' }) }, admin);
+    expect(JSON.stringify(response)).not.toMatch(/stack|postgres|select|kafka|127\.0\.0\.1/i);
+  });
+});

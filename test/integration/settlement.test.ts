@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseOrderSettledEvent, toOrderSettledEvent } from '../../src/domain/order-event.js';
+import { adminToken, errorCode, type GraphQLResponse, graphql, startInProcessGateway } from '../support/gateway.js';
+import { balanceOf, DEPOSIT, OPEN, openFundedAccount, orderInput, PLACE } from '../support/orders.js';
+import { createTestDatabase, deleteTopic, readTopic, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+let url: string;
+let admin: string;
+let topic: string;
+let sql: postgres.Sql;
+
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  topic = uniqueName('orders').replaceAll('_', '-');
+  cleanups.push(() => deleteTopic(topic));
+  const gateway = await startInProcessGateway({ DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic });
+  cleanups.push(gateway.stop);
+  url = gateway.url;
+  admin = await adminToken();
+  sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  cleanups.push(() => sql.end());
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+describe('placeOrder', () => {
+  it('should settle exactly the 37 of 100 concurrent orders the account can afford, and publish exactly those', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 37n * 250n);
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => graphql(url, PLACE, { input: orderInput(account, 250, `race-${i}`) }, admin)),
+    );
+    const settled = results.filter((r) => r.data?.placeOrder);
+    const refused = results.filter((r) => errorCode(r) === 'INSUFFICIENT_FUNDS');
+    expect(settled).toHaveLength(37);
+    expect(refused).toHaveLength(63);
+    expect(await balanceOf(url, admin, account)).toBe(0n);
+    // Each settled debit saw a distinct non-negative balance: 36*250, 35*250, ..., 0.
+    const after = settled.map((r) => BigInt(r.data?.placeOrder.balanceAfter)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect(after).toEqual(Array.from({ length: 37 }, (_, i) => BigInt(i * 250)));
+
+    const records = (await readTopic(topic, 37, { settleMs: 1000 })).filter((r) => r.key === account);
+    expect(records).toHaveLength(37);
+    const events = records.map((r) => parseOrderSettledEvent(r.value));
+    expect(events.every((e) => e !== null)).toBe(true);
+    expect(new Set(events.map((e) => e?.order.id))).toEqual(new Set(settled.map((r) => r.data?.placeOrder.id)));
+    const outboxIds = await sql<{ event_id: string }[]>`
+      select o.event_id from outbox o where o.value->'data'->>'accountId' = ${account}`;
+    expect(new Set(events.map((e) => e?.eventId))).toEqual(new Set(outboxIds.map((r) => r.event_id)));
+    expect(records.every((r) => r.headers['content-type'] === 'application/cloudevents+json')).toBe(true);
+    // In offset order the balance only goes down: Kafka holds the account's orders in settlement order.
+    const balances = records.sort((a, b) => Number(a.offset) - Number(b.offset)).map((r) => parseOrderSettledEvent(r.value)?.order.balanceAfter);
+    expect(balances).toEqual([...balances].sort((a, b) => (a! > b! ? -1 : 1)));
+    const sample = JSON.parse(records[0]!.value) as Record<string, unknown>;
+    expect(sample).toMatchObject({ specversion: '1.0', type: 'order.settled', source: 'graphql-kafka-gateway', datacontenttype: 'application/json' });
+  });
+
+  it('should return the original order for a replayed key and debit once', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1000n);
+    const first = await graphql(url, PLACE, { input: orderInput(account, 300, 'k1') }, admin);
+    const replay = await graphql(url, PLACE, { input: orderInput(account, 300, 'k1') }, admin);
+    expect(replay.data?.placeOrder).toEqual(first.data?.placeOrder);
+    expect(await balanceOf(url, admin, account)).toBe(700n);
+  });
+
+  it('should settle once when two calls with one key race', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1000n);
+    const racing = await Promise.all(Array.from({ length: 8 }, () => graphql(url, PLACE, { input: orderInput(account, 400, 'same') }, admin)));
+    const ids = new Set(racing.map((r) => r.data?.placeOrder.id));
+    expect(racing.every((r) => r.errors === undefined)).toBe(true);
+    expect(ids.size).toBe(1);
+    expect(await balanceOf(url, admin, account)).toBe(600n);
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from orders where account_id = ${account}`;
+    expect(row?.n).toBe(1);
+  });
+
+  it.each([
+    ['amount', { amount: '301' }],
+    ['currency', { currency: 'EUR' }],
+    ['product', { product: 'gift-card' }],
+    ['reference', { reference: '+15550199' }],
+  ])('should refuse reusing a key with a different %s as IDEMPOTENCY_CONFLICT', async (_field, change) => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1000n);
+    await graphql(url, PLACE, { input: orderInput(account, 300, 'k') }, admin);
+    const reuse = await graphql(url, PLACE, { input: orderInput(account, 300, 'k', change) }, admin);
+    expect(errorCode(reuse)).toBe('IDEMPOTENCY_CONFLICT');
+    expect(await balanceOf(url, admin, account)).toBe(700n);
+  });
+
+  it('should answer a domain failure with its code and change nothing', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 100n);
+    expect(errorCode(await graphql(url, PLACE, { input: orderInput('no-such-account', 1, 'x') }, admin))).toBe('ACCOUNT_NOT_FOUND');
+    expect(errorCode(await graphql(url, PLACE, { input: orderInput(account, 1, 'x', { currency: 'EUR' }) }, admin))).toBe('CURRENCY_MISMATCH');
+    expect(errorCode(await graphql(url, PLACE, { input: orderInput(account, 101, 'x') }, admin))).toBe('INSUFFICIENT_FUNDS');
+    expect(await balanceOf(url, admin, account)).toBe(100n);
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from orders where account_id = ${account}`;
+    expect(row?.n).toBe(0);
+  });
+});
+
+describe('deposit and openAccount', () => {
+  it('should credit a deposit once per key and refuse a conflicting reuse', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 0n);
+    const input = { accountId: account, amount: '500', idempotencyKey: 'd1' };
+    const results = await Promise.all(Array.from({ length: 5 }, () => graphql(url, DEPOSIT, { input }, admin)));
+    expect(results.every((r) => r.errors === undefined)).toBe(true);
+    expect(await balanceOf(url, admin, account)).toBe(500n);
+    const conflict = await graphql(url, DEPOSIT, { input: { ...input, amount: '501' } }, admin);
+    expect(errorCode(conflict)).toBe('IDEMPOTENCY_CONFLICT');
+    expect(await balanceOf(url, admin, account)).toBe(500n);
+  });
+
+  it('should treat reopening the same account as a retry, and a different one under the same id as a conflict', async () => {
+    const id = uniqueName('acc');
+    const input = { id, owner: 'Alice', currency: 'USD' };
+    const first = await graphql(url, OPEN, { input }, admin);
+    const again = await graphql(url, OPEN, { input }, admin);
+    expect(again.data).toEqual(first.data);
+    expect(errorCode(await graphql(url, OPEN, { input: { ...input, currency: 'EUR' } }, admin))).toBe('IDEMPOTENCY_CONFLICT');
+  });
+
+  it('should generate an account id when none is given', async () => {
+    const opened = await graphql(url, OPEN, { input: { owner: 'Bob', currency: 'EUR' } }, admin);
+    expect(opened.data?.openAccount.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(opened.data?.openAccount.balance).toBe('0');
+  });
+});
+
+describe('orders pagination', () => {
+  it('should page newest first without gaps or repeats, stable while new orders arrive', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 100_000n);
+    const placed: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = await graphql(url, PLACE, { input: orderInput(account, 10, `p${i}`) }, admin);
+      placed.push(r.data?.placeOrder.id);
+    }
+    const query = `query($a: ID!, $after: String) { orders(accountId: $a, first: 3, after: $after) {
+      edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`;
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const r: GraphQLResponse = await graphql(url, query, { a: account, after }, admin);
+      const connection: any = r.data?.orders;
+      seen.push(...connection.edges.map((e: { node: { id: string } }) => e.node.id));
+      if (page === 0) await graphql(url, PLACE, { input: orderInput(account, 10, 'late') }, admin);
+      if (!connection.pageInfo.hasNextPage) break;
+      after = connection.pageInfo.endCursor;
+    }
+    expect(seen).toEqual([...placed].reverse());
+    const nested = await graphql(url, `query($id: ID!) { account(id: $id) { orders(first: 2) { edges { node { id } } pageInfo { hasNextPage } } } }`, { id: account }, admin);
+    expect(nested.data?.account.orders.edges).toHaveLength(2);
+    expect(nested.data?.account.orders.pageInfo.hasNextPage).toBe(true);
+    expect(errorCode(await graphql(url, query, { a: account, after: 'garbage' }, admin))).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('the outbox relay', () => {
+  it('should skip no row when a long transaction commits after shorter ones, and keep each account in order', async () => {
+    const slow = uniqueName('slow');
+    const fast = [uniqueName('f1'), uniqueName('f2')];
+    for (const account of [slow, ...fast]) await openFundedAccount(url, admin, account, 10_000n);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let heldOutboxId = 0n;
+    const orderId = randomUUID();
+    // Holds an outbox id (and the slow account's row lock) open while others commit.
+    const longTransaction = sql.begin(async (tx) => {
+      const [account] = await tx<{ balance: bigint }[]>`update accounts set balance = balance - 5 where id = ${slow} returning balance`;
+      const now = new Date();
+      const order = { id: orderId, accountId: slow, amount: 5n, currency: 'USD', product: 'held', reference: null, status: 'SETTLED' as const, balanceAfter: BigInt(account!.balance), idempotencyKey: 'held', createdAt: now, settledAt: now };
+      await tx`insert into orders (id, account_id, amount, currency, product, balance_after, idempotency_key, created_at, settled_at)
+        values (${order.id}, ${slow}, 5, 'USD', 'held', ${String(order.balanceAfter)}, 'held', ${now}, ${now})`;
+      const eventId = randomUUID();
+      const [row] = await tx<{ id: bigint }[]>`insert into outbox (event_id, topic, key, value)
+        values (${eventId}, ${topic}, ${slow}, ${tx.json(JSON.parse(JSON.stringify(toOrderSettledEvent(eventId, order))))}) returning id`;
+      heldOutboxId = BigInt(row!.id);
+      await tx`select pg_notify('outbox_pending', '')`;
+      await released;
+    });
+    await waitFor('the long transaction to hold its outbox id', () => (heldOutboxId > 0n ? true : undefined));
+    const blocked = graphql(url, PLACE, { input: orderInput(slow, 7, 'after-held') }, admin);
+    const quick: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await graphql(url, PLACE, { input: orderInput(fast[i % 2]!, 3, `quick-${i}`) }, admin);
+      quick.push(r.data?.placeOrder.id);
+    }
+    await waitFor('the quick orders to be published', async () => {
+      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from outbox where id > ${String(heldOutboxId)} and published_at is not null`;
+      return row!.n >= 20 ? true : undefined;
+    });
+    release();
+    await longTransaction;
+    const after = await blocked;
+    expect(after.errors).toBeUndefined();
+
+    const records = await readTopic(topic, 1, { settleMs: 0 });
+    const slowOrders = await waitFor('both orders of the slow account on Kafka', async () => {
+      const all = (await readTopic(topic, records.length, { settleMs: 300 })).filter((r) => r.key === slow);
+      return all.length >= 2 ? all : undefined;
+    });
+    const inOffsetOrder = slowOrders.sort((a, b) => Number(a.offset) - Number(b.offset)).map((r) => parseOrderSettledEvent(r.value)?.order.id);
+    expect(inOffsetOrder).toEqual([orderId, after.data?.placeOrder.id]);
+    const fastIds = (await readTopic(topic, 1, { settleMs: 300 }))
+      .filter((r) => fast.includes(r.key))
+      .map((r) => parseOrderSettledEvent(r.value)?.order.id);
+    expect(new Set(fastIds)).toEqual(new Set(quick));
+    expect(fastIds).toHaveLength(20);
+  });
+});
