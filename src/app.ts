@@ -8,6 +8,7 @@ import { createOutboxPublisher } from './adapters/kafka/outbox-publisher.js';
 import { openDatabase } from './adapters/postgres/database.js';
 import { applyMigrations } from './adapters/postgres/migrate.js';
 import { createOutboxStore } from './adapters/postgres/outbox-store.js';
+import { createOutboxSignal } from './adapters/postgres/outbox-writer.js';
 import { createPostgresLedger } from './adapters/postgres/postgres-ledger.js';
 import type { Config } from './config.js';
 import { createLedgerService } from './domain/ledger-service.js';
@@ -40,6 +41,7 @@ export interface AppOptions {
 /** The composition root: adapters -> use cases -> transports. Nothing connects until start(). */
 export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const database = openDatabase(config.DATABASE_URL);
+  const outboxSignal = createOutboxSignal(database.sql);
   const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }));
   const cursorSecret = createHmac('sha256', config.AUTH_JWT_SECRET).update('subscription-cursor').digest('base64url');
   const orderSource = createKafkaOrderSource({
@@ -57,7 +59,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     pollMs: config.RELAY_POLL_MS,
   });
   const services: GatewayServices = {
-    ledger: createLedgerService(createPostgresLedger(database.db, config.ORDERS_TOPIC)),
+    ledger: createLedgerService(createPostgresLedger(database, config.ORDERS_TOPIC, outboxSignal)),
     orders: orderSource,
     toSubscribeRequest: (caller, args) => orderSource.prepare(toSubscribeRequest(caller, args)),
   };
@@ -134,6 +136,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
         await http.stop();
         await relay.stop();
         await topicReady;
+        await outboxSignal.close();
         await database.close();
       } finally {
         clearTimeout(deadline);

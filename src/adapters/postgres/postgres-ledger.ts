@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Account } from '../../domain/account.js';
 import type { Order } from '../../domain/order.js';
 import { toOrderSettledEvent } from '../../domain/order-event.js';
 import { AppError } from '../../errors.js';
 import type { DepositCommand, Ledger, OpenAccountCommand, OrderPage, PlaceOrderCommand } from '../../ports/ledger.js';
-import type { Db } from './database.js';
-import { writeToOutbox } from './outbox-writer.js';
+import type { Database } from './database.js';
+import { type OutboxSignal, writeToOutbox } from './outbox-writer.js';
 import { decodePageCursor, encodePageCursor } from './page-cursor.js';
 import { isPgError, PG_NUMERIC_OUT_OF_RANGE, PG_UNIQUE_VIOLATION } from './pg-errors.js';
 import { toAccount, toOrder } from './rows.js';
@@ -23,7 +23,63 @@ const sameOrderRequest = (order: Order, command: PlaceOrderCommand): boolean =>
   order.reference === command.reference;
 
 /** The Ledger on PostgreSQL. Every money movement locks its account row first, so they serialize per account. */
-export function createPostgresLedger(db: Db, ordersTopic: string): Ledger {
+export function createPostgresLedger(database: Pick<Database, 'db' | 'sql'>, ordersTopic: string, outboxSignal: OutboxSignal): Ledger {
+  const { db, sql: pg } = database;
+
+  // drizzle makes this client's timestamp and json serializers pass strings through, so raw queries send ISO and JSON text.
+  /**
+   * The hot path in two statements: the conditional debit (which also takes
+   * the account's row lock and refuses a used key), then the order and its
+   * outbox record. Null when the debit was refused; the caller explains why.
+   */
+  const settle = (command: PlaceOrderCommand): Promise<Order | null> =>
+    pg.begin(async (tx) => {
+      const [debited] = await tx<{ balance: bigint }[]>`
+        update accounts set balance = balance - ${command.amount.toString()}
+        where id = ${command.accountId} and currency = ${command.currency} and balance >= ${command.amount.toString()}
+          and not exists (select 1 from orders where account_id = ${command.accountId} and idempotency_key = ${command.idempotencyKey})
+        returning balance`;
+      if (!debited) return null;
+      const order: Order = {
+        id: randomUUID(),
+        accountId: command.accountId,
+        amount: command.amount,
+        currency: command.currency,
+        product: command.product,
+        reference: command.reference,
+        status: 'SETTLED',
+        balanceAfter: BigInt(debited.balance),
+        idempotencyKey: command.idempotencyKey,
+        createdAt: command.createdAt,
+        settledAt: new Date(),
+      };
+      const eventId = randomUUID();
+      await tx`
+        insert into orders (id, account_id, amount, currency, product, reference, status, balance_after, idempotency_key, created_at, settled_at)
+        values (${order.id}, ${order.accountId}, ${order.amount.toString()}, ${order.currency}, ${order.product}, ${order.reference},
+          'SETTLED', ${order.balanceAfter.toString()}, ${order.idempotencyKey}, ${order.createdAt.toISOString()}, ${order.settledAt.toISOString()})`;
+      await writeToOutbox(tx, { eventId, topic: ordersTopic, key: order.accountId, value: { ...toOrderSettledEvent(eventId, order) } });
+      return order;
+    }) as Promise<Order | null>;
+
+  /** Why a debit was refused: a replayed key, no such account, another currency, or not enough money. */
+  async function explainRefusal(command: PlaceOrderCommand): Promise<Order> {
+    const previous = await db.query.orders.findFirst({
+      where: and(eq(orders.accountId, command.accountId), eq(orders.idempotencyKey, command.idempotencyKey)),
+    });
+    if (previous) {
+      const order = toOrder(previous);
+      if (!sameOrderRequest(order, command)) throw conflict('idempotencyKey');
+      return order;
+    }
+    const account = await db.query.accounts.findFirst({ where: eq(accounts.id, command.accountId) });
+    if (!account) throw notFound(command.accountId);
+    if (account.currency !== command.currency) {
+      throw new AppError('CURRENCY_MISMATCH', `account ${account.id} holds ${account.currency}, not ${command.currency}`);
+    }
+    throw new AppError('INSUFFICIENT_FUNDS', `account ${account.id} cannot afford ${command.amount}`);
+  }
+
   const ledger: Ledger = {
     async openAccount(command: OpenAccountCommand): Promise<Account> {
       const inserted = await db.insert(accounts).values(command).onConflictDoNothing().returning();
@@ -65,55 +121,20 @@ export function createPostgresLedger(db: Db, ordersTopic: string): Ledger {
     },
 
     async placeOrder(command: PlaceOrderCommand): Promise<Order> {
-      return db.transaction(async (tx) => {
-        const locked = await tx.select().from(accounts).where(eq(accounts.id, command.accountId)).for('update');
-        const account = locked[0];
-        if (!account) throw notFound(command.accountId);
-        const previous = await tx.query.orders.findFirst({
-          where: and(eq(orders.accountId, command.accountId), eq(orders.idempotencyKey, command.idempotencyKey)),
-        });
-        if (previous) {
-          const order = toOrder(previous);
-          if (!sameOrderRequest(order, command)) throw conflict('idempotencyKey');
-          return order;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const settled = await settle(command);
+          if (settled) {
+            outboxSignal.committed();
+            return settled;
+          }
+          return await explainRefusal(command);
+        } catch (error) {
+          // Two calls with one key raced past the guard: the loser rolled back whole; the next attempt finds the winner.
+          if (attempt < 3 && isPgError(error, PG_UNIQUE_VIOLATION)) continue;
+          throw error;
         }
-        if (account.currency !== command.currency) {
-          throw new AppError('CURRENCY_MISMATCH', `account ${account.id} holds ${account.currency}, not ${command.currency}`);
-        }
-        // The debit is conditional in SQL: the row lock plus this guard keep the balance >= 0.
-        const [debited] = await tx
-          .update(accounts)
-          .set({ balance: sql`${accounts.balance} - ${command.amount}` })
-          .where(and(eq(accounts.id, command.accountId), gte(accounts.balance, command.amount)))
-          .returning({ balance: accounts.balance });
-        if (!debited) throw new AppError('INSUFFICIENT_FUNDS', `account ${account.id} cannot afford ${command.amount}`);
-        const order: Order = {
-          id: randomUUID(),
-          accountId: command.accountId,
-          amount: command.amount,
-          currency: command.currency,
-          product: command.product,
-          reference: command.reference,
-          status: 'SETTLED',
-          balanceAfter: debited.balance,
-          idempotencyKey: command.idempotencyKey,
-          createdAt: command.createdAt,
-          settledAt: new Date(),
-        };
-        await tx.insert(orders).values(order);
-        const eventId = randomUUID();
-        await writeToOutbox(tx, {
-          eventId,
-          topic: ordersTopic,
-          key: order.accountId,
-          value: toOrderSettledEvent(eventId, order),
-        });
-        return order;
-      }).catch((error: unknown) => {
-        // Two racing calls with one key: the loser's transaction rolled back entirely; answer with the winner's order.
-        if (isPgError(error, PG_UNIQUE_VIOLATION)) return ledger.placeOrder(command);
-        throw error;
-      });
+      }
     },
 
     async findAccount(id: string): Promise<Account | null> {
