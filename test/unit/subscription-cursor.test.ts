@@ -59,16 +59,12 @@ describe('subscription cursor', () => {
     expect(badUserInput(() => decodeCursor(secret, token, scope)).message).toMatch(/another topic/);
   });
 
-  it.each([
-    '',
-    'garbage',
-    'a.b.c',
-    '.',
-    'x'.repeat(20_000),
-    `${Buffer.from('not json').toString('base64url')}.AAAA`,
-  ])('should refuse the undecodable token %#', (token) => {
-    badUserInput(() => decodeCursor(secret, token, scope));
-  });
+  it.each(['', 'garbage', 'a.b.c', '.', 'x'.repeat(20_000), `${Buffer.from('not json').toString('base64url')}.AAAA`])(
+    'should refuse the undecodable token %#',
+    (token) => {
+      badUserInput(() => decodeCursor(secret, token, scope));
+    },
+  );
 
   it('should refuse a correctly signed payload of the wrong shape', () => {
     // A signed but malformed payload can only come from a bug; it must still be refused, not crash.

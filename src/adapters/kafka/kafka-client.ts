@@ -44,7 +44,11 @@ export async function ensureTopic(kafka: Kafka, topic: string, numPartitions: nu
   try {
     const existing = await admin.listTopics();
     if (existing.includes(topic)) return 'exists';
-    const created = await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+    const created = await admin.createTopics({
+      // publishedAt in the schema is when Kafka appended the record, not when the relay sent it.
+      topics: [{ topic, numPartitions, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }],
+      waitForLeaders: true,
+    });
     return created ? 'created' : 'exists';
   } finally {
     await admin.disconnect();

@@ -54,10 +54,7 @@ export function planStartOffsets(kind: StartRequest['kind'], facts: StartFacts):
 
 /** Asks the broker what `planStartOffsets` needs: one or two round trips. */
 export async function fetchStartOffsets(admin: Admin, topic: string, groupId: string, start: StartRequest): Promise<StartOffsets> {
-  const [marks, given] = await Promise.all([
-    admin.fetchTopicOffsets(topic),
-    fetchGiven(admin, topic, groupId, start),
-  ]);
+  const [marks, given] = await Promise.all([admin.fetchTopicOffsets(topic), fetchGiven(admin, topic, groupId, start)]);
   const watermarks = new Map(marks.map((m) => [m.partition, { low: BigInt(m.low), high: BigInt(m.high) }]));
   return planStartOffsets(start.kind, given ? { watermarks, given } : { watermarks });
 }

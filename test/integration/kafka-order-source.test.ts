@@ -1,0 +1,137 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { drained, type KafkaEnv, kafkaEnv, orderOf, ordersFor, recon, sorted, subscribe } from './kafka-order-source.fixtures.js';
+
+let env: KafkaEnv;
+beforeEach(async () => {
+  env = await kafkaEnv();
+});
+afterEach(async () => {
+  await env.dispose();
+});
+
+describe('the Kafka settled-order source: delivery and start positions', () => {
+  it('should deliver every event exactly once to two durable subscribers and an ephemeral one', async () => {
+    const source = env.source();
+    const before = await env.publish(ordersFor(5));
+    const subscribers = [
+      subscribe(source, { caller: recon, subscriberId: 'one', start: { kind: 'COMMITTED' }, filter: {} }),
+      subscribe(source, { caller: recon, subscriberId: 'two', start: { kind: 'COMMITTED' }, filter: {} }),
+      subscribe(source, { caller: recon, start: { kind: 'LATEST' }, filter: {} }),
+    ];
+    await Promise.all(subscribers.map((s) => s.ready));
+    expect(source.activeCount).toBe(3);
+
+    const publishedAt = Date.now();
+    const ids = await env.publish(ordersFor(20));
+    for (const s of subscribers) await s.until(20);
+    const firstDeliveryMs = Date.now() - publishedAt;
+
+    for (const received of await drained(env, subscribers)) {
+      expect(sorted(received)).toEqual(sorted(ids));
+      expect(received.some((id) => before.includes(id))).toBe(false);
+    }
+    const [first] = subscribers;
+    const readyMs = (await first!.ready) - first!.subscribedAt;
+    console.info(`subscribe -> ready ${readyMs} ms; publish -> 20 events at 3 subscribers ${firstDeliveryMs} ms`);
+    expect(readyMs).toBeLessThan(5_000);
+    const event = first!.events[0]!;
+    expect(event.offset).toMatch(/^\d+$/);
+    expect(event.publishedAt.getTime()).toBeGreaterThanOrEqual(publishedAt - 1_000);
+    expect(event.order.amount).toBe(1999n);
+  });
+
+  it('should resume a durable subscriber with COMMITTED at exactly the events it missed', async () => {
+    const source = env.source();
+    const request = { caller: recon, subscriberId: 'resume', start: { kind: 'COMMITTED' }, filter: {} } as const;
+    const first = subscribe(source, request);
+    await first.ready;
+    const seen = await env.publish(ordersFor(6));
+    await first.until(6);
+    await first.stop();
+
+    const missed = await env.publish(ordersFor(7));
+    const second = subscribe(source, request);
+    await second.ready;
+    const [received] = await drained(env, [second]);
+    expect(sorted(received!)).toEqual(sorted(missed));
+    expect(sorted(first.ids())).toEqual(sorted(seen));
+  });
+
+  it('should replay every retained event with EARLIEST, even over a durable group with offsets', async () => {
+    const source = env.source();
+    const durable = { caller: recon, subscriberId: 'replay', filter: {} } as const;
+    const first = subscribe(source, { ...durable, start: { kind: 'COMMITTED' } });
+    await first.ready;
+    const ids = await env.publish(ordersFor(8));
+    await first.until(8);
+    await first.stop();
+
+    const again = subscribe(source, { ...durable, start: { kind: 'EARLIEST' } });
+    const fresh = subscribe(source, { caller: recon, start: { kind: 'EARLIEST' }, filter: {} });
+    const [replayed, all] = await drained(env, [again, fresh]);
+    expect(sorted(replayed!)).toEqual(sorted(ids));
+    expect(sorted(all!)).toEqual(sorted(ids));
+  });
+
+  it('should start SINCE at the first event published at or after the instant', async () => {
+    const now = Date.now();
+    await env.publish(ordersFor(4), { timestamp: now - 60_000 });
+    const recent = await env.publish(ordersFor(5), { timestamp: now - 1_000 });
+    const since = subscribe(env.source(), { caller: recon, start: { kind: 'SINCE', at: new Date(now - 30_000) }, filter: {} });
+    const [received] = await drained(env, [since]);
+    expect(sorted(received!)).toEqual(sorted(recent));
+    expect(since.events[0]!.publishedAt.getTime()).toBe(now - 1_000);
+  });
+
+  it('should resume AFTER_CURSOR with nothing skipped or repeated', async () => {
+    const source = env.source();
+    const ids = await env.publish(ordersFor(12));
+    const first = subscribe(source, { caller: recon, start: { kind: 'EARLIEST' }, filter: {} });
+    const events = await first.until(12);
+    await first.stop();
+
+    const cut = 4;
+    const resumed = subscribe(source, { caller: recon, start: { kind: 'AFTER_CURSOR', cursor: events[cut - 1]!.cursor }, filter: {} });
+    const [received] = await drained(env, [resumed]);
+    expect(sorted(received!)).toEqual(sorted(events.slice(cut).map((e) => e.eventId)));
+    expect(sorted([...events.slice(0, cut).map((e) => e.eventId), ...received!])).toEqual(sorted(ids));
+  });
+
+  it('should commit the offsets of filtered-out events, so a reconnecting subscriber never sees them', async () => {
+    const source = env.source();
+    const durable = { caller: recon, subscriberId: 'filtered', start: { kind: 'COMMITTED' } } as const;
+    const mine = subscribe(source, { ...durable, filter: { accountId: 'acct-mine' } });
+    await mine.ready;
+    const [x1, , , x2] = await env.publish([orderOf('acct-mine'), orderOf('acct-other'), orderOf('acct-other'), orderOf('acct-mine')], {
+      partition: 0,
+    });
+    await mine.until(2);
+    await mine.stop();
+    expect(mine.ids()).toEqual([x1, x2]);
+    const [offsets] = await env.admin.fetchOffsets({ groupId: `${env.groupPrefix}.recon.filtered`, topics: [env.topic] });
+    expect(offsets!.partitions.find((p) => p.partition === 0)?.offset).toBe('4');
+
+    const everything = subscribe(source, { ...durable, filter: {} });
+    const [received] = await drained(env, [everything]);
+    expect(received).toEqual([]);
+  });
+
+  it('should log and skip a record that is not an order.settled event, and keep delivering', async () => {
+    const s = subscribe(env.source(), { caller: recon, start: { kind: 'LATEST' }, filter: {} });
+    await s.ready;
+    await env.send([
+      { key: 'acct-1', value: 'not json', partition: 1 },
+      { key: 'acct-1', value: null, partition: 1 },
+      { key: 'acct-1', value: JSON.stringify({ specversion: '1.0', type: 'order.settled', id: 'x', data: {} }), partition: 1 },
+    ]);
+    const ids = await env.publish([orderOf('acct-1'), orderOf('acct-2')], { partition: 1 });
+    const [received] = await drained(env, [s]);
+    expect(received).toEqual(ids);
+    const warnings = env.logLines.map((line) => JSON.parse(line)).filter((l) => /not a valid order.settled/.test(l.msg));
+    expect(warnings.map((w) => [w.partition, w.offset])).toEqual([
+      [1, '0'],
+      [1, '1'],
+      [1, '2'],
+    ]);
+  });
+});
