@@ -40,20 +40,37 @@ async function main() {
   await withDatabase(async (url) => {
     await applyMigrations(url);
     const topic = uniqueName('bench-orders').replaceAll('_', '-');
-    const config = loadConfig({ NODE_ENV: 'production', PORT: '0', DATABASE_URL: url, KAFKA_BROKERS, ORDERS_TOPIC: topic, AUTH_JWT_SECRET: BENCH_SECRET, LOG_LEVEL: 'warn', EXPLORER_ENABLED: 'false' });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '0',
+      DATABASE_URL: url,
+      KAFKA_BROKERS,
+      ORDERS_TOPIC: topic,
+      AUTH_JWT_SECRET: BENCH_SECRET,
+      LOG_LEVEL: 'warn',
+      EXPLORER_ENABLED: 'false',
+    });
     const app = await buildApp(config, createLogger('warn'));
     const { port } = await app.start();
     const endpoint = `http://127.0.0.1:${port}/graphql`;
     const token = await mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
     const call = async (query: string, variables: unknown) => {
-      const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
       const body = (await response.json()) as { errors?: unknown; data?: Record<string, { id: string }> };
       if (body.errors) throw new Error(JSON.stringify(body.errors));
       return body.data;
     };
     for (let a = 0; a < accounts; a++) {
-      await call('mutation($i: OpenAccountInput!) { openAccount(input: $i) { id } }', { i: { id: `acc-${a}`, owner: 'bench', currency: 'USD' } });
-      await call('mutation($i: DepositInput!) { deposit(input: $i) { id } }', { i: { accountId: `acc-${a}`, amount: '1000000000', idempotencyKey: 'seed' } });
+      await call('mutation($i: OpenAccountInput!) { openAccount(input: $i) { id } }', {
+        i: { id: `acc-${a}`, owner: 'bench', currency: 'USD' },
+      });
+      await call('mutation($i: DepositInput!) { deposit(input: $i) { id } }', {
+        i: { accountId: `acc-${a}`, amount: '1000000000', idempotencyKey: 'seed' },
+      });
     }
 
     const kafka = new Kafka({ brokers: KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
@@ -73,7 +90,9 @@ async function main() {
     process.stderr.write(`gateway: ${total} placeOrder calls at concurrency ${concurrency}\n`);
     const place = 'mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }';
     const gateway = await runConcurrently(total, concurrency, async (i) => {
-      const data = await call(place, { i: { accountId: `acc-${i % accounts}`, amount: '1', currency: 'USD', product: 'bench', idempotencyKey: `k-${i}` } });
+      const data = await call(place, {
+        i: { accountId: `acc-${i % accounts}`, amount: '1', currency: 'USD', product: 'bench', idempotencyKey: `k-${i}` },
+      });
       // The response arrives after the commit: this under-states the delay by at most the response's trip.
       committedAt.set(data!.placeOrder!.id, performance.now());
     });
@@ -87,11 +106,26 @@ async function main() {
     delays.sort((a, b) => a - b);
 
     printTable(`placeOrder, ${total} orders over ${accounts} accounts, concurrency ${concurrency}`, [
-      { what: 'gateway placeOrder (HTTP+GraphQL+tx+outbox)', 'orders/s': Math.round((total / gateway.elapsedMs) * 1000), 'p50 ms': percentile(gateway.latencies, 50).toFixed(1), 'p99 ms': percentile(gateway.latencies, 99).toFixed(1) },
-      { what: 'bare postgres.js transaction, same SQL', 'orders/s': Math.round((total / bare.elapsedMs) * 1000), 'p50 ms': percentile(bare.latencies, 50).toFixed(1), 'p99 ms': percentile(bare.latencies, 99).toFixed(1) },
+      {
+        what: 'gateway placeOrder (HTTP+GraphQL+tx+outbox)',
+        'orders/s': Math.round((total / gateway.elapsedMs) * 1000),
+        'p50 ms': percentile(gateway.latencies, 50).toFixed(1),
+        'p99 ms': percentile(gateway.latencies, 99).toFixed(1),
+      },
+      {
+        what: 'bare postgres.js transaction, same SQL',
+        'orders/s': Math.round((total / bare.elapsedMs) * 1000),
+        'p50 ms': percentile(bare.latencies, 50).toFixed(1),
+        'p99 ms': percentile(bare.latencies, 99).toFixed(1),
+      },
     ]);
     printTable('commit -> record readable on Kafka (consumer receive time minus placeOrder response time)', [
-      { records: delays.length, 'p50 ms': percentile(delays, 50).toFixed(1), 'p90 ms': percentile(delays, 90).toFixed(1), 'p99 ms': percentile(delays, 99).toFixed(1) },
+      {
+        records: delays.length,
+        'p50 ms': percentile(delays, 50).toFixed(1),
+        'p90 ms': percentile(delays, 90).toFixed(1),
+        'p99 ms': percentile(delays, 99).toFixed(1),
+      },
     ]);
     const admin = kafka.admin();
     await admin.connect();

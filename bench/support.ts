@@ -21,7 +21,8 @@ export async function withDatabase<T>(work: (url: string) => Promise<T>): Promis
   }
 }
 
-export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
 /** Runs `task(i)` for i < total with `concurrency` workers; returns elapsed ms and per-call latencies. */
 export async function runConcurrently(total: number, concurrency: number, task: (i: number) => Promise<void>) {

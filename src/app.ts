@@ -61,7 +61,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const services: GatewayServices = {
     ledger: createLedgerService(createPostgresLedger(database, config.ORDERS_TOPIC, outboxSignal)),
     orders: orderSource,
-    toSubscribeRequest: (caller, args) => orderSource.prepare(toSubscribeRequest(caller, args)),
+    toSubscribeRequest,
   };
   const authenticate = (header: unknown) => callerFromAuthorization(config.AUTH_JWT_SECRET, header);
   const formatError = createErrorFormatter(logger.child({ component: 'graphql' }), { exposeDetails: config.NODE_ENV !== 'production' });
@@ -90,6 +90,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
         activeSubscriptions: () => orderSource.activeCount,
         outboxPending: () => relay.pending,
         relayActive: () => (relay.isActive ? 1 : 0),
+        websocketConnections: () => websockets.connectionCount(),
       }),
       ...(explorerOn
         ? [
@@ -120,7 +121,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       logger.info('database migrations are applied');
       topicReady = ensureTopic(kafka, config.ORDERS_TOPIC, config.ORDERS_TOPIC_PARTITIONS).then(
         (outcome) => logger.info({ topic: config.ORDERS_TOPIC, outcome }, 'orders topic is ready'),
-        (error: unknown) => logger.warn({ err: error, topic: config.ORDERS_TOPIC }, 'could not check the orders topic; the relay keeps retrying'),
+        (error: unknown) =>
+          logger.warn({ err: error, topic: config.ORDERS_TOPIC }, 'could not check the orders topic; the relay keeps retrying'),
       );
       await relay.start();
       const address = await http.listen(config.PORT, config.HOST);

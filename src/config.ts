@@ -28,7 +28,12 @@ const environmentSchema = z.object({
   /** Comma-separated host:port list. @default 127.0.0.1:9092 */
   KAFKA_BROKERS: z
     .string()
-    .transform((v) => v.split(',').map((b) => b.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list.length > 0 && list.every((b) => hostPort.test(b)), {
       error: 'must be a comma-separated list of host:port',
     })
@@ -68,7 +73,10 @@ export type Config = Omit<Environment, 'AUTH_JWT_SECRET'> & {
 };
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`invalid configuration: ${variable} ${message}`);
     this.name = 'ConfigError';
   }

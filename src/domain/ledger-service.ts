@@ -1,10 +1,10 @@
-import type { Account } from './account.js';
+import { randomUUID } from 'node:crypto';
+import type { Ledger, OrderPage } from '../ports/ledger.js';
 import { assertCanManageAccounts, assertCanPlaceOrder, assertCanReadAccount, requireCaller } from './access.js';
+import type { Account } from './account.js';
 import type { Caller } from './caller.js';
 import type { Order } from './order.js';
 import * as valid from './validation.js';
-import type { Ledger, OrderPage } from '../ports/ledger.js';
-import { randomUUID } from 'node:crypto';
 
 export interface OpenAccountInput {
   id?: string | null;

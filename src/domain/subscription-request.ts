@@ -1,9 +1,9 @@
+import { badInput } from '../errors.js';
+import type { StartPosition, SubscribeRequest } from '../ports/settled-order-source.js';
 import { assertCanSubscribe, requireCaller } from './access.js';
 import type { Caller } from './caller.js';
 import type { OrderFilter } from './order-filter.js';
 import * as valid from './validation.js';
-import { badInput } from '../errors.js';
-import type { StartPosition, SubscribeRequest } from '../ports/settled-order-source.js';
 
 export interface OrderSettledArgs {
   filter?: { accountId?: string | null; currency?: string | null; product?: string | null; minAmount?: bigint | null } | null;
@@ -28,7 +28,9 @@ function orderFilter(filter: OrderSettledArgs['filter']): OrderFilter {
     ...(filter.accountId != null && { accountId: valid.accountId(filter.accountId, 'filter.accountId') }),
     ...(filter.currency != null && { currency: valid.currencyCode(filter.currency, 'filter.currency') }),
     ...(filter.product != null && { product: valid.productCode(filter.product, 'filter.product') }),
-    ...(filter.minAmount != null && { minAmount: filter.minAmount === 0n ? 0n : valid.positiveAmount(filter.minAmount, 'filter.minAmount') }),
+    ...(filter.minAmount != null && {
+      minAmount: filter.minAmount === 0n ? 0n : valid.positiveAmount(filter.minAmount, 'filter.minAmount'),
+    }),
   };
 }
 

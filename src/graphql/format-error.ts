@@ -6,13 +6,28 @@ import type { Logger } from '../logger.js';
 
 declare module 'graphql' {
   interface GraphQLErrorExtensions {
-    code?: ErrorCode | 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED' | 'BAD_REQUEST' | 'PERSISTED_QUERY_NOT_FOUND' | 'PERSISTED_QUERY_NOT_SUPPORTED' | 'OPERATION_RESOLUTION_FAILURE';
+    code?:
+      | ErrorCode
+      | 'GRAPHQL_PARSE_FAILED'
+      | 'GRAPHQL_VALIDATION_FAILED'
+      | 'BAD_REQUEST'
+      | 'PERSISTED_QUERY_NOT_FOUND'
+      | 'PERSISTED_QUERY_NOT_SUPPORTED'
+      | 'OPERATION_RESOLUTION_FAILURE';
     correlationId?: string;
     retryAfterSeconds?: number;
   }
 }
 
-const CLIENT_CODES = new Set<string>([...ERROR_CODES, 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE']);
+const CLIENT_CODES = new Set<string>([
+  ...ERROR_CODES,
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
 
 /** The innermost error we raised ourselves (an AppError, or a GraphQLError from a scalar), if any. */
 function ownError(error: unknown): AppError | GraphQLError | undefined {
@@ -33,7 +48,11 @@ function ownError(error: unknown): AppError | GraphQLError | undefined {
 export function createErrorFormatter(logger: Logger, options: { exposeDetails: boolean }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const own = ownError(error);
-    const base = { message: formatted.message, ...(formatted.locations && { locations: formatted.locations }), ...(formatted.path && { path: formatted.path }) };
+    const base = {
+      message: formatted.message,
+      ...(formatted.locations && { locations: formatted.locations }),
+      ...(formatted.path && { path: formatted.path }),
+    };
     if (own instanceof AppError) {
       return { ...base, message: own.message, extensions: { code: own.code, ...own.details } };
     }

@@ -131,6 +131,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     async stop() {
       stopped = true;
       wakeUp?.();
+      // A send stuck in kafkajs's retries would hold shutdown for tens of seconds: disconnecting fails it
+      // at once, and its rows stay unpublished for the next relay (same eventIds if they did land).
+      const graceful = await Promise.race([loop?.then(() => true), new Promise((r) => setTimeout(() => r(false), 1000).unref())]);
+      if (!graceful) await publisher.close();
       await loop;
       await listener?.stop().catch(() => {});
       await dropLease('the gateway is stopping');

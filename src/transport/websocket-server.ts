@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { useServer as serveGraphqlWs } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '../domain/caller.js';
 import { isAppError } from '../errors.js';
@@ -25,7 +25,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
   const callers = new WeakMap<object, Caller>();
   const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
 
-  const disposable = useServer<Record<string, unknown> | undefined, { caller?: Caller }>(
+  const disposable = serveGraphqlWs<Record<string, unknown> | undefined, { caller?: Caller }>(
     {
       schema,
       connectionInitWaitTimeout: 10_000,
@@ -41,7 +41,10 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
           callers.set(ctx, caller);
           // A subscription must not outlive the token that allowed it.
           const remaining = caller.expiresAt.getTime() - Date.now();
-          expiryTimers.set(ctx, setTimeout(() => socket.close(4401, 'Unauthorized: the access token expired'), Math.min(remaining, 2 ** 31 - 1)));
+          expiryTimers.set(
+            ctx,
+            setTimeout(() => socket.close(4401, 'Unauthorized: the access token expired'), Math.min(remaining, 2 ** 31 - 1)),
+          );
           return true;
         } catch (error) {
           if (!isAppError(error)) logger.error({ err: error }, 'websocket authentication failed unexpectedly');

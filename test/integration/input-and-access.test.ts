@@ -105,7 +105,10 @@ describe('access rules', () => {
     ['no token', async () => undefined],
     ['an expired token', () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account], expiresInSeconds: -10 })],
     ['a malformed token', async () => 'not.a.jwt'],
-    ['a token signed with another secret', () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account] }, 'another-secret-that-is-long-enough-0123456789')],
+    [
+      'a token signed with another secret',
+      () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account] }, 'another-secret-that-is-long-enough-0123456789'),
+    ],
   ])('should refuse placeOrder with %s as UNAUTHENTICATED and change nothing', async (_what, makeToken) => {
     const response = await graphql(url, PLACE, { input: orderInput(account, 10, uniqueName('k')) }, await makeToken());
     expect(errorCode(response)).toBe('UNAUTHENTICATED');
@@ -113,12 +116,37 @@ describe('access rules', () => {
   });
 
   it.each([
-    ['placeOrder on another account', () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account] }), PLACE, () => ({ input: orderInput(other, 10, 'f1') })],
-    ['placeOrder without orders:write', () => token({ sub: 'alice', scope: [], accounts: [account] }), PLACE, () => ({ input: orderInput(account, 10, 'f2') })],
-    ['openAccount without accounts:write', () => token({ sub: 'alice', scope: ['orders:write'] }), OPEN, () => ({ input: { owner: 'x', currency: 'USD' } })],
-    ['deposit without accounts:write', () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account] }), DEPOSIT, () => ({ input: { accountId: account, amount: '5', idempotencyKey: 'f3' } })],
+    [
+      'placeOrder on another account',
+      () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account] }),
+      PLACE,
+      () => ({ input: orderInput(other, 10, 'f1') }),
+    ],
+    [
+      'placeOrder without orders:write',
+      () => token({ sub: 'alice', scope: [], accounts: [account] }),
+      PLACE,
+      () => ({ input: orderInput(account, 10, 'f2') }),
+    ],
+    [
+      'openAccount without accounts:write',
+      () => token({ sub: 'alice', scope: ['orders:write'] }),
+      OPEN,
+      () => ({ input: { owner: 'x', currency: 'USD' } }),
+    ],
+    [
+      'deposit without accounts:write',
+      () => token({ sub: 'alice', scope: ['orders:write'], accounts: [account] }),
+      DEPOSIT,
+      () => ({ input: { accountId: account, amount: '5', idempotencyKey: 'f3' } }),
+    ],
     ['reading another account', () => token({ sub: 'alice', scope: [], accounts: [account] }), ACCOUNT, () => ({ id: other })],
-    ['listing another account\'s orders', () => token({ sub: 'alice', scope: [], accounts: [account] }), `query($a: ID!) { orders(accountId: $a) { edges { cursor } } }`, () => ({ a: other })],
+    [
+      "listing another account's orders",
+      () => token({ sub: 'alice', scope: [], accounts: [account] }),
+      `query($a: ID!) { orders(accountId: $a) { edges { cursor } } }`,
+      () => ({ a: other }),
+    ],
   ])('should refuse %s as FORBIDDEN and change nothing', async (_what, makeToken, query, variables) => {
     const response = await graphql(url, query, variables(), await makeToken());
     expect(errorCode(response)).toBe('FORBIDDEN');
@@ -126,7 +154,7 @@ describe('access rules', () => {
     expect(await balanceOf(url, admin, other)).toBe(1000n);
   });
 
-  it('should let a holder order on and read its own account, but not read another account\'s order', async () => {
+  it("should let a holder order on and read its own account, but not read another account's order", async () => {
     const placed = await graphql(url, PLACE, { input: orderInput(account, 10, 'own') }, await holder());
     expect(placed.errors).toBeUndefined();
     expect(await balanceOf(url, await holder(), account)).toBe(990n);

@@ -47,9 +47,7 @@ describe('two gateway processes on one database', () => {
     await waitFor('the second gateway to take over the relay', () => (second.logged(ACTIVE) ? true : undefined), 30_000);
 
     const records = await readTopic(topic, 40, { timeoutMs: 60_000, settleMs: 1000 });
-    const published = records
-      .sort((x, y) => Number(x.offset) - Number(y.offset))
-      .map((r) => parseOrderSettledEvent(r.value)?.order.id);
+    const published = records.sort((x, y) => Number(x.offset) - Number(y.offset)).map((r) => parseOrderSettledEvent(r.value)?.order.id);
     // A repeat (same eventId) is allowed only for rows in flight at the kill; nothing may be lost or reordered.
     const firstSeen = published.filter((id, i) => published.indexOf(id) === i);
     expect(firstSeen).toEqual(placed);

@@ -55,10 +55,17 @@ describe('placeOrder', () => {
     expect(new Set(events.map((e) => e?.eventId))).toEqual(new Set(outboxIds.map((r) => r.event_id)));
     expect(records.every((r) => r.headers['content-type'] === 'application/cloudevents+json')).toBe(true);
     // In offset order the balance only goes down: Kafka holds the account's orders in settlement order.
-    const balances = records.sort((a, b) => Number(a.offset) - Number(b.offset)).map((r) => parseOrderSettledEvent(r.value)?.order.balanceAfter);
+    const balances = records
+      .sort((a, b) => Number(a.offset) - Number(b.offset))
+      .map((r) => parseOrderSettledEvent(r.value)?.order.balanceAfter);
     expect(balances).toEqual([...balances].sort((a, b) => (a! > b! ? -1 : 1)));
     const sample = JSON.parse(records[0]!.value) as Record<string, unknown>;
-    expect(sample).toMatchObject({ specversion: '1.0', type: 'order.settled', source: 'graphql-kafka-gateway', datacontenttype: 'application/json' });
+    expect(sample).toMatchObject({
+      specversion: '1.0',
+      type: 'order.settled',
+      source: 'graphql-kafka-gateway',
+      datacontenttype: 'application/json',
+    });
   });
 
   it('should return the original order for a replayed key and debit once', async () => {
@@ -73,7 +80,9 @@ describe('placeOrder', () => {
   it('should settle once when two calls with one key race', async () => {
     const account = uniqueName('acc');
     await openFundedAccount(url, admin, account, 1000n);
-    const racing = await Promise.all(Array.from({ length: 8 }, () => graphql(url, PLACE, { input: orderInput(account, 400, 'same') }, admin)));
+    const racing = await Promise.all(
+      Array.from({ length: 8 }, () => graphql(url, PLACE, { input: orderInput(account, 400, 'same') }, admin)),
+    );
     const ids = new Set(racing.map((r) => r.data?.placeOrder.id));
     expect(racing.every((r) => r.errors === undefined)).toBe(true);
     expect(ids.size).toBe(1);
@@ -100,7 +109,9 @@ describe('placeOrder', () => {
     const account = uniqueName('acc');
     await openFundedAccount(url, admin, account, 100n);
     expect(errorCode(await graphql(url, PLACE, { input: orderInput('no-such-account', 1, 'x') }, admin))).toBe('ACCOUNT_NOT_FOUND');
-    expect(errorCode(await graphql(url, PLACE, { input: orderInput(account, 1, 'x', { currency: 'EUR' }) }, admin))).toBe('CURRENCY_MISMATCH');
+    expect(errorCode(await graphql(url, PLACE, { input: orderInput(account, 1, 'x', { currency: 'EUR' }) }, admin))).toBe(
+      'CURRENCY_MISMATCH',
+    );
     expect(errorCode(await graphql(url, PLACE, { input: orderInput(account, 101, 'x') }, admin))).toBe('INSUFFICIENT_FUNDS');
     expect(await balanceOf(url, admin, account)).toBe(100n);
     const [row] = await sql<{ n: number }[]>`select count(*)::int as n from orders where account_id = ${account}`;
@@ -159,7 +170,12 @@ describe('orders pagination', () => {
       after = connection.pageInfo.endCursor;
     }
     expect(seen).toEqual([...placed].reverse());
-    const nested = await graphql(url, `query($id: ID!) { account(id: $id) { orders(first: 2) { edges { node { id } } pageInfo { hasNextPage } } } }`, { id: account }, admin);
+    const nested = await graphql(
+      url,
+      `query($id: ID!) { account(id: $id) { orders(first: 2) { edges { node { id } } pageInfo { hasNextPage } } } }`,
+      { id: account },
+      admin,
+    );
     expect(nested.data?.account.orders.edges).toHaveLength(2);
     expect(nested.data?.account.orders.pageInfo.hasNextPage).toBe(true);
     expect(errorCode(await graphql(url, query, { a: account, after: 'garbage' }, admin))).toBe('BAD_USER_INPUT');
@@ -181,7 +197,19 @@ describe('the outbox relay', () => {
     const longTransaction = sql.begin(async (tx) => {
       const [account] = await tx<{ balance: bigint }[]>`update accounts set balance = balance - 5 where id = ${slow} returning balance`;
       const now = new Date();
-      const order = { id: orderId, accountId: slow, amount: 5n, currency: 'USD', product: 'held', reference: null, status: 'SETTLED' as const, balanceAfter: BigInt(account!.balance), idempotencyKey: 'held', createdAt: now, settledAt: now };
+      const order = {
+        id: orderId,
+        accountId: slow,
+        amount: 5n,
+        currency: 'USD',
+        product: 'held',
+        reference: null,
+        status: 'SETTLED' as const,
+        balanceAfter: BigInt(account!.balance),
+        idempotencyKey: 'held',
+        createdAt: now,
+        settledAt: now,
+      };
       await tx`insert into orders (id, account_id, amount, currency, product, balance_after, idempotency_key, created_at, settled_at)
         values (${order.id}, ${slow}, 5, 'USD', 'held', ${String(order.balanceAfter)}, 'held', ${now}, ${now})`;
       const eventId = randomUUID();
@@ -199,7 +227,9 @@ describe('the outbox relay', () => {
       quick.push(r.data?.placeOrder.id);
     }
     await waitFor('the quick orders to be published', async () => {
-      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from outbox where id > ${String(heldOutboxId)} and published_at is not null`;
+      const [row] = await sql<
+        { n: number }[]
+      >`select count(*)::int as n from outbox where id > ${String(heldOutboxId)} and published_at is not null`;
       return row!.n >= 20 ? true : undefined;
     });
     release();
@@ -212,7 +242,9 @@ describe('the outbox relay', () => {
       const all = (await readTopic(topic, records.length, { settleMs: 300 })).filter((r) => r.key === slow);
       return all.length >= 2 ? all : undefined;
     });
-    const inOffsetOrder = slowOrders.sort((a, b) => Number(a.offset) - Number(b.offset)).map((r) => parseOrderSettledEvent(r.value)?.order.id);
+    const inOffsetOrder = slowOrders
+      .sort((a, b) => Number(a.offset) - Number(b.offset))
+      .map((r) => parseOrderSettledEvent(r.value)?.order.id);
     expect(inOffsetOrder).toEqual([orderId, after.data?.placeOrder.id]);
     const fastIds = (await readTopic(topic, 1, { settleMs: 300 }))
       .filter((r) => fast.includes(r.key))

@@ -21,7 +21,14 @@ export const adminToken = () => token({ sub: 'admin', scope: ['accounts:write', 
 
 /** The gateway in this process, on a free port; real Postgres and Kafka. */
 export async function startInProcessGateway(env: GatewayEnv) {
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', AUTH_JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', RELAY_POLL_MS: '200', ...env });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    AUTH_JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: 'silent',
+    RELAY_POLL_MS: '200',
+    ...env,
+  });
   const app = await buildApp(config, createLogger(config.LOG_LEVEL));
   const address = await app.start();
   const url = `http://127.0.0.1:${address.port}`;

@@ -12,7 +12,12 @@ export async function openFundedAccount(url: string, bearer: string, id: string,
   const opened = await graphql(url, OPEN, { input: { id, owner: `owner of ${id}`, currency } }, bearer);
   if (opened.errors) throw new Error(JSON.stringify(opened.errors));
   if (balance > 0n) {
-    const deposited = await graphql(url, DEPOSIT, { input: { accountId: id, amount: String(balance), idempotencyKey: `seed-${id}` } }, bearer);
+    const deposited = await graphql(
+      url,
+      DEPOSIT,
+      { input: { accountId: id, amount: String(balance), idempotencyKey: `seed-${id}` } },
+      bearer,
+    );
     if (deposited.errors) throw new Error(JSON.stringify(deposited.errors));
   }
 }

@@ -77,7 +77,11 @@ export interface ReadRecord {
  * arrived (or fails at the deadline), then waits `settleMs` more so that extra
  * records would be seen too; deletes the group afterwards.
  */
-export async function readTopic(topic: string, count: number, options: { brokers?: string[]; timeoutMs?: number; settleMs?: number } = {}): Promise<ReadRecord[]> {
+export async function readTopic(
+  topic: string,
+  count: number,
+  options: { brokers?: string[]; timeoutMs?: number; settleMs?: number } = {},
+): Promise<ReadRecord[]> {
   const kafka = testKafka(options.brokers);
   const groupId = uniqueName('reader');
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
@@ -97,7 +101,11 @@ export async function readTopic(topic: string, count: number, options: { brokers
         });
       },
     });
-    await waitFor(`${count} records on ${topic} (have ${records.length})`, () => (records.length >= count ? true : undefined), options.timeoutMs ?? 30_000);
+    await waitFor(
+      `${count} records on ${topic} (have ${records.length})`,
+      () => (records.length >= count ? true : undefined),
+      options.timeoutMs ?? 30_000,
+    );
     const settleUntil = Date.now() + (options.settleMs ?? 500);
     // Extra records would arrive within this window; the caller asserts the exact count.
     await waitFor('the settle window', () => (Date.now() >= settleUntil ? true : undefined));
@@ -117,3 +125,10 @@ export async function deleteTopic(topic: string, brokers?: string[]): Promise<vo
   await admin.deleteTopics({ topics: [topic] }).catch(() => {});
   await admin.disconnect();
 }
+
+/**
+ * Keeps watching for `ms` after the expected outcome arrived, so that an
+ * unexpected extra (a duplicate, a filtered event) would have time to show up
+ * before the exact assertion. Not a stand-in for waiting on a condition.
+ */
+export const observeFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -13,8 +13,7 @@ import { toAccount, toOrder } from './rows.js';
 import { accounts, deposits, orders } from './schema.js';
 
 const notFound = (id: string) => new AppError('ACCOUNT_NOT_FOUND', `account ${id} does not exist`);
-const conflict = (what: string) =>
-  new AppError('IDEMPOTENCY_CONFLICT', `${what} was already used on this account for a different request`);
+const conflict = (what: string) => new AppError('IDEMPOTENCY_CONFLICT', `${what} was already used on this account for a different request`);
 
 const sameOrderRequest = (order: Order, command: PlaceOrderCommand): boolean =>
   order.amount === command.amount &&

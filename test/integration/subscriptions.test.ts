@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminToken, graphql, startInProcessGateway, token } from '../support/gateway.js';
+import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
+import { createTestDatabase, deleteTopic, observeFor, testKafka, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
+import { connect, type Subscriber, subscribe, untilLive } from '../support/subscriber.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+const topic = uniqueName('orders').replaceAll('_', '-');
+const prefix = uniqueName('gqltest').replaceAll('_', '-');
+let url: string;
+let admin: string;
+let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
+
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  cleanups.push(() => deleteTopic(topic));
+  cleanups.push(async () => {
+    const kafkaAdmin = testKafka().admin();
+    await kafkaAdmin.connect();
+    const { groups } = await kafkaAdmin.listGroups();
+    await kafkaAdmin.deleteGroups(groups.map((g) => g.groupId).filter((g) => g.startsWith(`${prefix}.`))).catch(() => {});
+    await kafkaAdmin.disconnect();
+  });
+  gateway = await startInProcessGateway({
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: testKafkaBrokers().join(','),
+    ORDERS_TOPIC: topic,
+    KAFKA_GROUP_PREFIX: prefix,
+  });
+  cleanups.push(gateway.stop);
+  url = gateway.url;
+  admin = await adminToken();
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+const track = (subscriber: Subscriber) => {
+  cleanups.push(() => subscriber.close());
+  return subscriber;
+};
+
+async function placeOrders(account: string, count: number, keyPrefix: string) {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await graphql(url, PLACE, { input: orderInput(account, 1, `${keyPrefix}-${i}`) }, admin);
+    expect(response.errors).toBeUndefined();
+    ids.push(response.data?.placeOrder.id);
+  }
+  return ids;
+}
+
+const groupsWithPrefix = async (groupPrefix: string) => {
+  const kafkaAdmin = testKafka().admin();
+  await kafkaAdmin.connect();
+  try {
+    return (await kafkaAdmin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(groupPrefix));
+  } finally {
+    await kafkaAdmin.disconnect();
+  }
+};
+
+describe('orderSettled over graphql-ws', () => {
+  it('should deliver every order exactly once to two durable subscribers and an ephemeral one, with the contract fields', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1_000_000n);
+    const filter = { accountId: account };
+    const subscribers = [
+      track(subscribe(url, admin, { filter, subscriberId: uniqueName('recon') })),
+      track(subscribe(url, admin, { filter, subscriberId: uniqueName('clearing') })),
+      track(subscribe(url, admin, { filter })),
+    ];
+    await untilLive(subscribers, async (i) => {
+      await placeOrders(account, 1, `warm-${i}`);
+    });
+    const warmUps = subscribers.map((s) => s.events.length);
+    const placed = await placeOrders(account, 20, 'main');
+    for (const [i, subscriber] of subscribers.entries()) {
+      await subscriber.received(warmUps[i]! + 20);
+    }
+    await observeFor(1000);
+    // Everything placed after the warm-up, each exactly once, in the account's settlement order.
+    for (const subscriber of subscribers) {
+      const main = subscriber.events.filter((e) => e.order.idempotencyKey.startsWith('main-'));
+      expect(main.map((e) => e.order.id)).toEqual(placed);
+      expect(new Set(subscriber.events.map((e) => e.eventId)).size).toBe(subscriber.events.length);
+      const sample = main[0]!;
+      expect(sample).toMatchObject({
+        order: { accountId: account, amount: '1', currency: 'USD', product: 'phone-topup', status: 'SETTLED' },
+      });
+      expect(sample.offset).toMatch(/^\d+$/);
+      expect(Number.isNaN(Date.parse(sample.publishedAt))).toBe(false);
+      expect(sample.cursor.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('should resume a durable subscriber where it left off: exactly the 50 orders placed while it was away', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1_000_000n);
+    const subscriberId = uniqueName('away');
+    const first = subscribe(url, admin, { filter: { accountId: account }, subscriberId });
+    await untilLive([first], async (i) => {
+      await placeOrders(account, 1, `warm-${i}`);
+    });
+    await first.close();
+    const placed = await placeOrders(account, 50, 'away');
+    const again = track(subscribe(url, admin, { filter: { accountId: account }, subscriberId, start: 'COMMITTED' }));
+    await again.received(50);
+    await observeFor(1000);
+    expect(again.events.map((e) => e.order.id)).toEqual(placed);
+  });
+
+  it('should resume after a cursor with nothing skipped or repeated, and replay history from EARLIEST', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1_000_000n);
+    const placed = await placeOrders(account, 10, 'hist');
+    const replay = track(subscribe(url, admin, { filter: { accountId: account }, start: 'EARLIEST' }));
+    await replay.received(10);
+    expect(replay.events.map((e) => e.order.id)).toEqual(placed);
+    const cursor = replay.events[3]!.cursor;
+    const resumed = track(subscribe(url, admin, { filter: { accountId: account }, afterCursor: cursor }));
+    await resumed.received(6);
+    await observeFor(1000);
+    expect(resumed.events.map((e) => e.order.id)).toEqual(placed.slice(4));
+  });
+
+  it('should filter in the gateway by account, currency, product and minimum amount', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1_000_000n);
+    const big = track(
+      subscribe(url, admin, { filter: { accountId: account, product: 'gift-card', minAmount: '100', currency: 'USD' }, start: 'EARLIEST' }),
+    );
+    await graphql(url, PLACE, { input: orderInput(account, 50, 'f1', { product: 'gift-card' }) }, admin);
+    await graphql(url, PLACE, { input: orderInput(account, 500, 'f2', { product: 'phone-topup' }) }, admin);
+    const wanted = await graphql(url, PLACE, { input: orderInput(account, 500, 'f3', { product: 'gift-card' }) }, admin);
+    await big.received(1);
+    await observeFor(1000);
+    expect(big.events.map((e) => e.order.id)).toEqual([wanted.data?.placeOrder.id]);
+  });
+
+  it('should refuse bad arguments and missing rights for that subscription only, keeping the socket usable', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1000n);
+    await placeOrders(account, 1, 'seen');
+    const holder = await token({ sub: 'alice', scope: [], accounts: [account] });
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ filter: { accountId: account }, start: 'EARLIEST', since: '2026-01-01T00:00:00.000Z' }, admin, 'BAD_USER_INPUT'],
+      [{ filter: { accountId: account }, afterCursor: 'not-a-cursor' }, admin, 'BAD_USER_INPUT'],
+      [{ subscriberId: 'bad id with spaces' }, admin, 'BAD_USER_INPUT'],
+      [{ filter: { currency: 'usd' } }, admin, 'BAD_USER_INPUT'],
+      [{}, holder, 'FORBIDDEN'],
+      [{ filter: { accountId: 'someone-else' } }, holder, 'FORBIDDEN'],
+    ];
+    for (const [variables, bearer, code] of cases) {
+      const connection = connect(url, bearer, { lazy: false });
+      cleanups.push(() => connection.close());
+      const refused = connection.subscribe(variables);
+      await waitFor(`error ${code} for ${JSON.stringify(variables)}`, () => (refused.errors.length > 0 ? true : undefined));
+      expect(refused.errors[0]?.extensions?.code).toBe(code);
+      // The same socket still serves a subscription the caller may have.
+      const allowed = connection.subscribe({ filter: { accountId: account }, start: 'EARLIEST' });
+      await allowed.received(1);
+      expect(connection.closeCodes).toEqual([]);
+    }
+  });
+
+  it('should refuse a cursor that was tampered with or belongs to another caller', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1000n);
+    await placeOrders(account, 1, 'c');
+    const bob = await token({ sub: 'bob', scope: ['orders:read:all'] });
+    const history = track(subscribe(url, bob, { filter: { accountId: account }, start: 'EARLIEST' }));
+    const [event] = await history.received(1);
+    const cursor = event!.cursor;
+    const tampered = `${cursor.slice(0, -2)}${cursor.endsWith('AA') ? 'BB' : 'AA'}`;
+    for (const [bearer, afterCursor] of [
+      [bob, tampered],
+      [admin, cursor],
+    ] as const) {
+      const subscriber = track(subscribe(url, bearer, { filter: { accountId: account }, afterCursor }));
+      await waitFor('the cursor to be refused', () => (subscriber.errors.length > 0 ? true : undefined));
+      expect(subscriber.errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('should close the socket with 4401 at connection_init without a valid token', async () => {
+    for (const bearer of [null, 'garbage', await token({ sub: 'x', scope: ['orders:read:all'], expiresInSeconds: -5 })]) {
+      const subscriber = track(subscribe(url, bearer, {}));
+      await waitFor('the socket to close', () => (subscriber.closeCodes.length > 0 ? true : undefined));
+      expect(subscriber.closeCodes[0]).toBe(4401);
+      expect(subscriber.events).toHaveLength(0);
+    }
+  });
+
+  it('should delete an ephemeral group once its subscription ends, and leave nothing behind after 200 cycles', async () => {
+    const gauge = async (name: string) => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
+    };
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1000n);
+    // Subscriptions of earlier tests stay open until afterAll: count relative to them.
+    const subscriptionsBefore = await gauge('gateway_subscriptions_active');
+    const socketsBefore = await gauge('gateway_websocket_connections');
+    const groupsBefore = new Set(await groupsWithPrefix(`${prefix}.ephemeral.`));
+    const newGroups = async () => (await groupsWithPrefix(`${prefix}.ephemeral.`)).filter((g) => !groupsBefore.has(g)).length;
+    const rssBefore = process.memoryUsage().rss;
+    for (let round = 0; round < 20; round++) {
+      const subscribers = Array.from({ length: 10 }, () => subscribe(url, admin, { filter: { accountId: account } }));
+      await waitFor('10 subscriptions to open', async () =>
+        (await gauge('gateway_subscriptions_active')) === subscriptionsBefore + 10 ? true : undefined,
+      );
+      // Their consumers really joined: each has its group on the broker.
+      await waitFor('10 ephemeral groups to exist', async () => ((await newGroups()) === 10 ? true : undefined));
+      await Promise.all(subscribers.map((s) => s.close()));
+      await waitFor('their groups to be deleted', async () => ((await newGroups()) === 0 ? true : undefined));
+    }
+    await waitFor('every subscription to end', async () =>
+      (await gauge('gateway_subscriptions_active')) === subscriptionsBefore ? true : undefined,
+    );
+    await waitFor('every socket to close', async () =>
+      (await gauge('gateway_websocket_connections')) === socketsBefore ? true : undefined,
+    );
+    const grownMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+    // Generous, as this process also runs the test's clients; a consumer leaked per cycle would cost far more.
+    expect(grownMb).toBeLessThan(150);
+  }, 180_000);
+});

@@ -1,0 +1,138 @@
+import { type Client, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { waitFor } from './resources.js';
+
+export const ORDER_SETTLED = `subscription($filter: OrderFilter, $subscriberId: String, $start: StartFrom, $afterCursor: String, $since: DateTime) {
+  orderSettled(filter: $filter, subscriberId: $subscriberId, start: $start, afterCursor: $afterCursor, since: $since) {
+    eventId partition offset publishedAt cursor
+    order { id accountId amount currency product reference status balanceAfter idempotencyKey createdAt settledAt }
+  }
+}`;
+
+export interface SettledEvent {
+  eventId: string;
+  partition: number;
+  offset: string;
+  publishedAt: string;
+  cursor: string;
+  order: { id: string; accountId: string; amount: string; currency: string; product: string; balanceAfter: string; idempotencyKey: string };
+}
+
+export interface Subscriber {
+  readonly events: SettledEvent[];
+  readonly errors: { message: string; extensions?: { code?: string } }[];
+  readonly closeCodes: number[];
+  completed: boolean;
+  /** Resolves when `count` events arrived. */
+  received(count: number, timeoutMs?: number): Promise<SettledEvent[]>;
+  /** Sends complete for the subscription and closes the socket. */
+  close(): Promise<void>;
+}
+
+export interface Connection {
+  readonly closeCodes: number[];
+  /** Starts an orderSettled subscription on this connection's socket. */
+  subscribe(variables?: Record<string, unknown>): Subscriber;
+  close(): Promise<void>;
+}
+
+/** One graphql-ws socket; `lazy: false` keeps it open between subscriptions. */
+export function connect(httpUrl: string, bearer: string | null, options: { lazy?: boolean } = {}): Connection {
+  const closeCodes: number[] = [];
+  const client: Client = createClient({
+    url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: bearer ? { authorization: `Bearer ${bearer}` } : {},
+    retryAttempts: 0,
+    lazy: options.lazy ?? true,
+    onNonLazyError: () => {},
+    on: { closed: (event) => closeCodes.push((event as { code: number }).code) },
+  });
+  return {
+    closeCodes,
+    subscribe: (variables = {}) => subscribeOn(client, closeCodes, variables),
+    async close() {
+      await client.dispose();
+    },
+  };
+}
+
+function subscribeOn(client: Client, closeCodes: number[], variables: Record<string, unknown>): Subscriber {
+  const subscriber: Subscriber = {
+    events: [],
+    errors: [],
+    closeCodes,
+    completed: false,
+    received: (count, timeoutMs = 30_000) =>
+      waitFor(
+        `${count} events (have ${subscriber.events.length}, errors ${JSON.stringify(subscriber.errors)})`,
+        () => (subscriber.events.length >= count ? subscriber.events : undefined),
+        timeoutMs,
+      ),
+    async close() {
+      unsubscribe();
+    },
+  };
+  const unsubscribe = client.subscribe<{ orderSettled: SettledEvent }>(
+    { query: ORDER_SETTLED, variables },
+    {
+      next: (result) => {
+        if (result.errors) subscriber.errors.push(...(result.errors as Subscriber['errors']));
+        if (result.data?.orderSettled) subscriber.events.push(result.data.orderSettled);
+      },
+      error: (error) => {
+        if (Array.isArray(error)) subscriber.errors.push(...error);
+        else subscriber.errors.push({ message: String((error as { reason?: string }).reason ?? error) });
+      },
+      complete: () => {
+        subscriber.completed = true;
+      },
+    },
+  );
+  return subscriber;
+}
+
+/** A subscription on a socket of its own; close() completes it and closes the socket. */
+export function subscribe(httpUrl: string, bearer: string | null, variables: Record<string, unknown> = {}): Subscriber {
+  const connection = connect(httpUrl, bearer);
+  const subscriber = connection.subscribe(variables);
+  return {
+    ...subscriber,
+    get events() {
+      return subscriber.events;
+    },
+    get errors() {
+      return subscriber.errors;
+    },
+    get completed() {
+      return subscriber.completed;
+    },
+    async close() {
+      await subscriber.close();
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * A LATEST subscription only sees orders published after it joined, and a
+ * client cannot observe the join: place warm-up orders until every subscriber
+ * has received one, then the subscribers are known to be live.
+ */
+export async function untilLive(
+  subscribers: Subscriber[],
+  placeWarmUp: (attempt: number) => Promise<void>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  let attempt = 0;
+  const deadline = Date.now() + timeoutMs;
+  while (!subscribers.every((s) => s.events.length > 0)) {
+    if (Date.now() > deadline)
+      throw new Error(`subscribers not live after ${timeoutMs} ms: ${JSON.stringify(subscribers.map((s) => s.errors))}`);
+    await placeWarmUp(attempt++);
+    const until = Date.now() + 1000;
+    await waitFor('a warm-up event or the next attempt', () =>
+      subscribers.every((s) => s.events.length > 0) || Date.now() > until ? true : undefined,
+    );
+  }
+}
