@@ -50,3 +50,54 @@ export function printTable(title: string, rows: Record<string, string | number>[
   console.log(`\n${title}`);
   console.table(rows);
 }
+
+/** The gateway as a child process, so its memory and CPU are its own. */
+export async function startGateway(env: Record<string, string>) {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: '0',
+      AUTH_JWT_SECRET: BENCH_SECRET,
+      LOG_LEVEL: 'info',
+      EXPLORER_ENABLED: 'false',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code}`)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.includes('"gateway is listening"')) resolve((JSON.parse(line) as { port: number }).port);
+      }
+    });
+  });
+  const { readFileSync } = await import('node:fs');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    /** Resident memory in MiB, from /proc. */
+    rssMb: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.removeAllListeners('exit');
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** POSTs an operation with a bearer token; throws on GraphQL errors. */
+export function graphqlCaller(httpUrl: string, token: string) {
+  return async (query: string, variables: unknown): Promise<Record<string, { id: string }> | undefined> => {
+    const response = await fetch(`${httpUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { errors?: unknown; data?: Record<string, { id: string }> };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  };
+}

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { useServer as serveGraphqlWs } from 'graphql-ws/use/ws';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createExplorerHandler, EXAMPLE_TABS, EXPLORER_ASSETS_PATH, explorerAssetsExist } from '../../src/transport/explorer.js';
+import { ensureExplorerBuilt, launchChromium } from '../support/browser.js';
 
 // graphql 16 has no "exports" map: Node (and so graphql-ws) loads its CommonJS build while
 // Vite would hand this file the ESM one, and graphql refuses a schema from the other copy.
@@ -103,22 +103,9 @@ describe('explorer bundle', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
 
   beforeAll(async () => {
-    // Building takes seconds; reuse the output of `npm run build` when there is one.
-    if (!explorerAssetsExist(ASSETS_DIR)) await build({ configFile: 'explorer/vite.config.ts', logLevel: 'warn' });
+    await ensureExplorerBuilt();
     server = await startServer();
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-quic',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     cleanups.push(() => browser.close());
   });
 

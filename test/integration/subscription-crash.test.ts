@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, graphql, startGatewayProcess } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import { createTestDatabase, deleteTopic, testKafka, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
+import { createTestDatabase, deleteGroupsWithPrefix, deleteTopic, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
 import { subscribe, untilLive } from '../support/subscriber.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -13,13 +13,7 @@ beforeAll(async () => {
   const db = await createTestDatabase();
   cleanups.push(db.drop);
   cleanups.push(() => deleteTopic(topic));
-  cleanups.push(async () => {
-    const admin = testKafka().admin();
-    await admin.connect();
-    const { groups } = await admin.listGroups();
-    await admin.deleteGroups(groups.map((g) => g.groupId).filter((g) => g.startsWith(`${prefix}.`))).catch(() => {});
-    await admin.disconnect();
-  });
+  cleanups.push(() => deleteGroupsWithPrefix(`${prefix}.`));
   env = { DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic, KAFKA_GROUP_PREFIX: prefix };
 });
 

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, graphql, startInProcessGateway, token } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import { createTestDatabase, deleteTopic, observeFor, testKafka, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
+import {
+  createTestDatabase,
+  deleteGroupsWithPrefix,
+  deleteTopic,
+  observeFor,
+  testKafka,
+  testKafkaBrokers,
+  uniqueName,
+  waitFor,
+} from '../support/resources.js';
 import { connect, type Subscriber, subscribe, untilLive } from '../support/subscriber.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -15,13 +24,7 @@ beforeAll(async () => {
   const db = await createTestDatabase();
   cleanups.push(db.drop);
   cleanups.push(() => deleteTopic(topic));
-  cleanups.push(async () => {
-    const kafkaAdmin = testKafka().admin();
-    await kafkaAdmin.connect();
-    const { groups } = await kafkaAdmin.listGroups();
-    await kafkaAdmin.deleteGroups(groups.map((g) => g.groupId).filter((g) => g.startsWith(`${prefix}.`))).catch(() => {});
-    await kafkaAdmin.disconnect();
-  });
+  cleanups.push(() => deleteGroupsWithPrefix(`${prefix}.`));
   gateway = await startInProcessGateway({
     DATABASE_URL: db.url,
     KAFKA_BROKERS: testKafkaBrokers().join(','),

@@ -132,3 +132,16 @@ export async function deleteTopic(topic: string, brokers?: string[]): Promise<vo
  * before the exact assertion. Not a stand-in for waiting on a condition.
  */
 export const observeFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Deletes every consumer group whose id starts with `prefix` (a test's safety net; the gateway deletes its own). */
+export async function deleteGroupsWithPrefix(prefix: string, brokers?: string[]): Promise<void> {
+  const admin = testKafka(brokers).admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.listGroups();
+    const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    if (ours.length > 0) await admin.deleteGroups(ours).catch(() => {});
+  } finally {
+    await admin.disconnect();
+  }
+}
