@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const gateway = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, NODE_ENV: 'development', DATABASE_URL: databaseUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+    env: { ...process.env, NODE_ENV: 'development', DATABASE_URL: databaseUrl, LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' },
   });
   const stopAll = () => gateway.kill('SIGTERM');
   process.on('SIGINT', stopAll);

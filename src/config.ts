@@ -56,6 +56,8 @@ const environmentSchema = z.object({
   EXPLORER_ENABLED: flag.default(true),
   /** pino level. @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one object per line) or `pretty` (for a terminal; `npm run dev` uses it). @default json */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /** Largest number of outbox rows one relay send publishes. @default 500 */
   RELAY_BATCH_SIZE: integer(1, 10000).default(500),
   /** Safety-net poll of the outbox when no NOTIFY arrives, and how often a standby relay tries to take over. @default 1000 */

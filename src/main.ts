@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
   const devToken =
     config.NODE_ENV === 'development'
       ? await mintAccessToken(config.AUTH_JWT_SECRET, { sub: 'developer', scope: [...SCOPES], expiresInSeconds: 7 * 24 * 3600 })
