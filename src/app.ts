@@ -114,16 +114,25 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   });
 
   let topicReady: Promise<void> = Promise.resolve();
+  // Kafka may be down at start-up; the outbox holds orders meanwhile, and the topic is created once it answers.
+  const ensureTopicUntilDone = async () => {
+    for (let waitMs = 500; !shuttingDown; waitMs = Math.min(waitMs * 2, 10_000)) {
+      try {
+        const outcome = await ensureTopic(kafka, config.ORDERS_TOPIC, config.ORDERS_TOPIC_PARTITIONS);
+        logger.info({ topic: config.ORDERS_TOPIC, outcome }, 'orders topic is ready');
+        return;
+      } catch (error) {
+        logger.warn({ err: error, topic: config.ORDERS_TOPIC, retryInMs: waitMs }, 'could not create or check the orders topic; retrying');
+        await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+      }
+    }
+  };
 
   return {
     async start() {
       await applyMigrations(config.DATABASE_URL);
       logger.info('database migrations are applied');
-      topicReady = ensureTopic(kafka, config.ORDERS_TOPIC, config.ORDERS_TOPIC_PARTITIONS).then(
-        (outcome) => logger.info({ topic: config.ORDERS_TOPIC, outcome }, 'orders topic is ready'),
-        (error: unknown) =>
-          logger.warn({ err: error, topic: config.ORDERS_TOPIC }, 'could not check the orders topic; the relay keeps retrying'),
-      );
+      topicReady = ensureTopicUntilDone();
       await relay.start();
       const address = await http.listen(config.PORT, config.HOST);
       logger.info({ host: address.address, port: address.port }, 'gateway is listening');
@@ -137,7 +146,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
         await orderSource.close();
         await http.stop();
         await relay.stop();
-        await topicReady;
+        // Bounded: with Kafka down, a topic check can sit in kafkajs's retries; it stops itself once shuttingDown.
+        await Promise.race([topicReady, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
         await outboxSignal.close();
         await database.close();
       } finally {

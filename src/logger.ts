@@ -9,6 +9,8 @@ export function createLogger(level: string, format: 'json' | 'pretty' = 'json'):
     base: { service: 'graphql-kafka-gateway' },
     timestamp: pino.stdTimeFunctions.isoTime,
     // pino-pretty is a development dependency: only `npm run dev` asks for it.
-    ...(format === 'pretty' && { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' } } }),
+    ...(format === 'pretty' && {
+      transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' } },
+    }),
   });
 }

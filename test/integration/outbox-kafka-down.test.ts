@@ -3,7 +3,7 @@ import { parseOrderSettledEvent } from '../../src/domain/order-event.js';
 import { adminToken, graphql, startInProcessGateway } from '../support/gateway.js';
 import { startPrivateBroker } from '../support/local-kafka.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import { createTestDatabase, readTopic, uniqueName, waitFor } from '../support/resources.js';
+import { createTestDatabase, deleteTopic, readTopic, testKafka, uniqueName, waitFor } from '../support/resources.js';
 
 // A broker of this file's own: stopping the shared one would disturb the other test files.
 const PRIVATE_PORT = 19392;
@@ -17,6 +17,7 @@ const topic = uniqueName('orders').replaceAll('_', '-');
 beforeAll(async () => {
   broker = await startPrivateBroker(PRIVATE_PORT);
   cleanups.push(() => broker.stop());
+  cleanups.push(() => deleteTopic(topic, [broker.brokers]));
   const db = await createTestDatabase();
   cleanups.push(db.drop);
   const gateway = await startInProcessGateway({ DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers, ORDERS_TOPIC: topic });
@@ -65,5 +66,39 @@ describe('the outbox while Kafka is down', () => {
         .map((e) => e.event?.order.id);
       expect(published).toEqual(settledOrder);
     }
+  });
+
+  it('should start while Kafka is down, settle orders, and create the topic and publish them once Kafka answers', async () => {
+    await broker.stop();
+    const db = await createTestDatabase();
+    cleanups.push(db.drop);
+    const lateTopic = uniqueName('late').replaceAll('_', '-');
+    cleanups.push(() => deleteTopic(lateTopic, [broker.brokers]));
+    const late = await startInProcessGateway({ DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers, ORDERS_TOPIC: lateTopic });
+    cleanups.push(late.stop);
+    const account = uniqueName('acc');
+    await openFundedAccount(late.url, admin, account, 1000n);
+    const placed: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const response = await graphql(late.url, PLACE, { input: orderInput(account, 10, `late-${i}`) }, admin);
+      expect(response.errors).toBeUndefined();
+      placed.push(response.data?.placeOrder.id);
+    }
+    await broker.start();
+    await waitFor(
+      'the gateway to create its topic',
+      async () => {
+        const kafkaAdmin = testKafka([broker.brokers]).admin();
+        await kafkaAdmin.connect();
+        try {
+          return (await kafkaAdmin.listTopics()).includes(lateTopic) ? true : undefined;
+        } finally {
+          await kafkaAdmin.disconnect();
+        }
+      },
+      60_000,
+    );
+    const records = await readTopic(lateTopic, 5, { brokers: [broker.brokers], timeoutMs: 60_000, settleMs: 1000 });
+    expect(records.map((r) => parseOrderSettledEvent(r.value)?.order.id)).toEqual(placed);
   });
 });
