@@ -188,6 +188,26 @@ describe('orderSettled over graphql-ws', () => {
     }
   });
 
+  it('should end the subscription and close the socket when the token expires', async () => {
+    const shortLived = await token({ sub: 'brief', scope: ['orders:read:all'], expiresInSeconds: 2 });
+    const subscriber = track(subscribe(url, shortLived, { subscriberId: uniqueName('brief') }));
+    await waitFor('the socket to close at expiry', () => (subscriber.closeCodes.length > 0 ? true : undefined), 15_000);
+    expect(subscriber.closeCodes[0]).toBe(4401);
+    const kafkaGroups = await groupsWithPrefix(`${prefix}.brief.`);
+    expect(kafkaGroups).toHaveLength(1);
+    // The durable group stays (its offsets are the subscriber's), but with no member left in it.
+    const kafkaAdmin = testKafka().admin();
+    await kafkaAdmin.connect();
+    try {
+      await waitFor('the consumer to leave its group', async () => {
+        const { groups } = await kafkaAdmin.describeGroups(kafkaGroups);
+        return groups.every((g) => g.members.length === 0) ? true : undefined;
+      });
+    } finally {
+      await kafkaAdmin.disconnect();
+    }
+  });
+
   it('should close the socket with 4401 at connection_init without a valid token', async () => {
     for (const bearer of [null, 'garbage', await token({ sub: 'x', scope: ['orders:read:all'], expiresInSeconds: -5 })]) {
       const subscriber = track(subscribe(url, bearer, {}));
