@@ -1,8 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toOrderSettledEvent } from '../../src/domain/order-event.js';
 import { encodeCursor } from '../../src/domain/subscription-cursor.js';
 import { AppError } from '../../src/errors.js';
-import { waitFor } from '../support/resources.js';
-import { CURSOR_SECRET, drained, type KafkaEnv, kafkaEnv, ordersFor, recon, sorted, subscribe } from './kafka-order-source.fixtures.js';
+import { testKafka, waitFor } from '../support/resources.js';
+import {
+  CURSOR_SECRET,
+  drained,
+  type KafkaEnv,
+  kafkaEnv,
+  orderOf,
+  ordersFor,
+  recon,
+  sorted,
+  subscribe,
+} from './kafka-order-source.fixtures.js';
 
 let env: KafkaEnv;
 beforeEach(async () => {
@@ -35,6 +46,29 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     const laterIds = new Set(later);
     expect(sorted(a.ids().filter((id) => laterIds.has(id)))).toEqual(sorted(later));
     expect(new Set(a.ids()).size).toBe(a.ids().length);
+  });
+
+  it('should wait through a topic that does not exist yet, then deliver once it is created', async () => {
+    const late = `${env.topic}-late`;
+    const source = env.source({ topic: late });
+    const s = subscribe(source, { caller: recon, start: { kind: 'EARLIEST' }, filter: {} });
+    try {
+      await waitFor('the subscription to find no topic', () =>
+        env.logLines.some((l) => l.includes('waiting for the topic')) ? true : undefined,
+      );
+      await env.admin.createTopics({ topics: [{ topic: late, numPartitions: 2 }] });
+      await s.ready;
+      const producer = testKafka().producer();
+      await producer.connect();
+      const event = toOrderSettledEvent('late-event', orderOf('acct-late'));
+      await producer.send({ topic: late, messages: [{ key: 'acct-late', value: JSON.stringify(event) }] });
+      await producer.disconnect();
+      const [received] = await s.until(1);
+      expect(received?.eventId).toBe('late-event');
+    } finally {
+      await s.stop();
+      await env.admin.deleteTopics({ topics: [late] }).catch(() => {});
+    }
   });
 
   it('should delete the ephemeral group once the subscription returns', async () => {

@@ -7,6 +7,7 @@ import { createBatchHandler } from './batch-handler.js';
 import { HEARTBEAT_INTERVAL_MS, SUBSCRIPTION_CONSUMER_SETTINGS } from './consumer-settings.js';
 import { DeliveryChannel, type Handoff } from './delivery-channel.js';
 import { deleteEphemeralGroup } from './ephemeral-group-cleanup.js';
+import { retryTransient } from './retry-transient.js';
 import { fetchStartOffsets, type StartRequest } from './start-offsets.js';
 import { SubscriptionPositions } from './subscription-positions.js';
 
@@ -65,7 +66,11 @@ export class SubscriptionSession {
     const begun = Date.now();
     const admin = await this.#options.admin();
     if (this.#stopping) return false;
-    const { positions, seeks } = await fetchStartOffsets(admin, topic, groupId, start);
+    const { positions, seeks } = await retryTransient(
+      () => fetchStartOffsets(admin, topic, groupId, start),
+      () => this.#stopping,
+      (error, retryInMs) => logger.warn({ err: error, topic, groupId, retryInMs }, 'subscription is waiting for the topic to be readable'),
+    );
     if (this.#stopping) return false;
 
     const consumer = kafka.consumer({ groupId, ...SUBSCRIPTION_CONSUMER_SETTINGS });
