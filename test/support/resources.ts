@@ -19,7 +19,13 @@ export async function createTestTopic(
   const topic = uniqueName('test-topic').replaceAll('_', '-');
   const admin = testKafka(brokers).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
+  // kafkajs's own wait gives up when a busy KRaft broker briefly reports the new topic as unknown.
+  await waitFor(`leaders for every partition of ${topic}`, async () => {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const found = topics[0]?.partitions ?? [];
+    return found.length === partitions && found.every((p) => p.leader >= 0) ? true : undefined;
+  });
   return {
     topic,
     async remove() {
