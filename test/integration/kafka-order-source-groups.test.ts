@@ -58,7 +58,7 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
       );
       await env.admin.createTopics({ topics: [{ topic: late, numPartitions: 2 }] });
       await s.ready;
-      const producer = testKafka().producer();
+      const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       const event = toOrderSettledEvent('late-event', orderOf('acct-late'));
       await producer.send({ topic: late, messages: [{ key: 'acct-late', value: JSON.stringify(event) }] });

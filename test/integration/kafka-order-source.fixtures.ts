@@ -86,7 +86,8 @@ export async function kafkaEnv() {
   const { topic, remove } = await createTestTopic(PARTITIONS);
   const kafka = testKafka();
   const admin = kafka.admin();
-  const producer = kafka.producer();
+  // Idempotent: a retried send after NOT_LEADER on a just-created topic must not write records twice.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await Promise.all([admin.connect(), producer.connect()]);
   const groupPrefix = uniqueName('gqltest');
   const logLines: string[] = [];
