@@ -101,7 +101,6 @@ export function createExplorerHandler({ assetsDir, initialHeaders, exampleOperat
     ...(initialHeaders ? { initialHeaders } : {}),
     ...(exampleOperations ? { initialTabs: EXAMPLE_TABS } : {}),
   };
-  let page: string | undefined;
   const router = express.Router();
 
   router.get('/graphql', (req, res, next) => {
@@ -114,7 +113,8 @@ export function createExplorerHandler({ assetsDir, initialHeaders, exampleOperat
       res.status(503).type('text/plain').send('The GraphiQL explorer is not built: run `npm run build`.\n');
       return;
     }
-    page ??= withConfig(readFileSync(join(assetsDir, 'index.html'), 'utf8'), config);
+    // Read on every request (it is 1 KB): a rebuild while the gateway runs must not leave it pointing at old assets.
+    const page = withConfig(readFileSync(join(assetsDir, 'index.html'), 'utf8'), config);
     setPageHeaders(req, res);
     res.type('html').send(page);
   });

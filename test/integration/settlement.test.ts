@@ -148,6 +148,27 @@ describe('deposit and openAccount', () => {
   });
 });
 
+describe('GraphQL over HTTP GET', () => {
+  it('should answer a query sent with GET and a token, and refuse a mutation over GET', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 42n);
+    const query = encodeURIComponent(`query { account(id: "${account}") { balance } }`);
+    const response = await fetch(`${url}/graphql?query=${query}`, {
+      headers: { authorization: `Bearer ${admin}`, accept: 'application/json' },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { account: { balance: '42' } } });
+    const mutation = encodeURIComponent(
+      `mutation { deposit(input: { accountId: "${account}", amount: "1", idempotencyKey: "get" }) { balance } }`,
+    );
+    const refused = await fetch(`${url}/graphql?query=${mutation}`, {
+      headers: { authorization: `Bearer ${admin}`, accept: 'application/json' },
+    });
+    expect(refused.status).toBe(405);
+    expect(await balanceOf(url, admin, account)).toBe(42n);
+  });
+});
+
 describe('orders pagination', () => {
   it('should page newest first without gaps or repeats, stable while new orders arrive', async () => {
     const account = uniqueName('acc');
