@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import {
+  assertCanManageAccounts,
+  assertCanPlaceOrder,
+  assertCanReadAccount,
+  assertCanSubscribe,
+  requireCaller,
+} from '../../src/domain/access.js';
+import type { Caller } from '../../src/domain/caller.js';
+import { AppError } from '../../src/errors.js';
+
+const caller = (scopes: string[], accounts: string[] = []): Caller => ({
+  sub: 'alice',
+  scopes: new Set(scopes),
+  accounts: new Set(accounts),
+  expiresAt: new Date(Date.now() + 60_000),
+});
+
+const codeOf = (check: () => void): string | undefined => {
+  try {
+    check();
+    return undefined;
+  } catch (error) {
+    return error instanceof AppError ? error.code : 'not an AppError';
+  }
+};
+
+describe('the access rules of CONTRACT.md', () => {
+  it('should refuse an anonymous caller as UNAUTHENTICATED', () => {
+    expect(codeOf(() => requireCaller(null))).toBe('UNAUTHENTICATED');
+  });
+
+  it.each([
+    ['openAccount/deposit with accounts:write', () => assertCanManageAccounts(caller(['accounts:write'])), undefined],
+    ['openAccount/deposit without it', () => assertCanManageAccounts(caller(['orders:write', 'orders:read:all'])), 'FORBIDDEN'],
+    ['placeOrder on a held account', () => assertCanPlaceOrder(caller(['orders:write'], ['a']), 'a'), undefined],
+    [
+      'placeOrder on any account with accounts:write',
+      () => assertCanPlaceOrder(caller(['orders:write', 'accounts:write']), 'a'),
+      undefined,
+    ],
+    ['placeOrder on another account', () => assertCanPlaceOrder(caller(['orders:write'], ['b']), 'a'), 'FORBIDDEN'],
+    ['placeOrder without orders:write', () => assertCanPlaceOrder(caller(['accounts:write'], ['a']), 'a'), 'FORBIDDEN'],
+    ['reading a held account', () => assertCanReadAccount(caller([], ['a']), 'a'), undefined],
+    ['reading any account with orders:read:all', () => assertCanReadAccount(caller(['orders:read:all']), 'a'), undefined],
+    ['reading another account', () => assertCanReadAccount(caller(['orders:write', 'accounts:write'], ['b']), 'a'), 'FORBIDDEN'],
+    ['subscribing to everything with orders:read:all', () => assertCanSubscribe(caller(['orders:read:all']), undefined), undefined],
+    ['subscribing filtered on a held account', () => assertCanSubscribe(caller([], ['a']), 'a'), undefined],
+    ['subscribing without a filter', () => assertCanSubscribe(caller([], ['a']), undefined), 'FORBIDDEN'],
+    ['subscribing filtered on another account', () => assertCanSubscribe(caller([], ['a']), 'b'), 'FORBIDDEN'],
+  ])('%s', (_what, check, code) => {
+    expect(codeOf(check)).toBe(code);
+  });
+});

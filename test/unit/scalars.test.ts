@@ -1,0 +1,41 @@
+import { GraphQLError, Kind } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { DateTime, MinorAmount } from '../../src/graphql/scalars.js';
+
+describe('MinorAmount', () => {
+  it.each([
+    ['1999', 1999n],
+    [1999, 1999n],
+    ['1000000000000000000000', 10n ** 21n],
+    ['-5', -5n],
+  ])('should read %j as %s (the domain decides what is allowed)', (input, expected) => {
+    expect(MinorAmount.parseValue(input)).toBe(expected);
+  });
+
+  it.each([['1.5'], [1.5], ['ten'], [''], [true], [null], [2 ** 60]])('should refuse %j as BAD_USER_INPUT', (input) => {
+    expect(() => MinorAmount.parseValue(input)).toThrow(GraphQLError);
+    try {
+      MinorAmount.parseValue(input);
+    } catch (error) {
+      expect((error as GraphQLError).extensions.code).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('should read literals and write bigints as strings of digits', () => {
+    expect(MinorAmount.parseLiteral({ kind: Kind.STRING, value: '42' }, {})).toBe(42n);
+    expect(MinorAmount.parseLiteral({ kind: Kind.INT, value: '42' }, {})).toBe(42n);
+    expect(() => MinorAmount.parseLiteral({ kind: Kind.FLOAT, value: '4.2' }, {})).toThrow(GraphQLError);
+    expect(MinorAmount.serialize(9_007_199_254_740_993n)).toBe('9007199254740993');
+  });
+});
+
+describe('DateTime', () => {
+  it('should write UTC with milliseconds and read ISO 8601 instants with an offset', () => {
+    expect(DateTime.serialize(new Date('2026-11-24T09:30:00Z'))).toBe('2026-11-24T09:30:00.000Z');
+    expect(DateTime.parseValue('2026-11-24T10:30:00.000+01:00')).toEqual(new Date('2026-11-24T09:30:00.000Z'));
+  });
+
+  it.each([['yesterday'], ['2026-11-24'], ['2026-13-40T00:00:00Z'], [1732440600000]])('should refuse %j as BAD_USER_INPUT', (input) => {
+    expect(() => DateTime.parseValue(input)).toThrow(/DateTime must be an ISO 8601 instant/);
+  });
+});
