@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { uniqueName } from '../test/support/names.js';
 
 export const ADMIN_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 export const BENCH_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
 
-export const uniqueName = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+export { uniqueName };
 
 export async function withDatabase<T>(work: (url: string) => Promise<T>): Promise<T> {
   const name = uniqueName('gkg_bench');
@@ -54,18 +54,22 @@ export function printTable(title: string, rows: Record<string, string | number>[
 /** The gateway as a child process, so its memory and CPU are its own. */
 export async function startGateway(env: Record<string, string>) {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: '0',
-      AUTH_JWT_SECRET: BENCH_SECRET,
-      LOG_LEVEL: 'info',
-      EXPLORER_ENABLED: 'false',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'src/main.ts'],
+    {
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: '0',
+        AUTH_JWT_SECRET: BENCH_SECRET,
+        LOG_LEVEL: 'info',
+        EXPLORER_ENABLED: 'false',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}`)));
     child.stdout.on('data', (chunk: Buffer) => {

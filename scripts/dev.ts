@@ -6,23 +6,13 @@
  * this script started.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { brokerAnswers } from './kafka/broker-answers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const kafkaScript = fileURLToPath(new URL('./kafka/kafka.sh', import.meta.url));
 const say = (line: string) => process.stdout.write(`dev: ${line}\n`);
-
-const answers = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 async function ensureDatabase(url: string): Promise<void> {
   const target = new URL(url);
@@ -43,7 +33,7 @@ async function ensureDatabase(url: string): Promise<void> {
 
 async function main(): Promise<void> {
   let startedKafka = false;
-  if (!process.env.KAFKA_BROKERS && !(await answers(9092))) {
+  if (!process.env.KAFKA_BROKERS && !(await brokerAnswers(9092))) {
     say('starting the local Kafka broker on 127.0.0.1:9092 (first run downloads its jars with mvn)');
     execFileSync('bash', [kafkaScript, 'start', '9092'], { stdio: 'inherit' });
     startedKafka = true;

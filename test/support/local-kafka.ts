@@ -1,22 +1,12 @@
 import { execFile } from 'node:child_process';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+
+export { brokerAnswers } from '../../scripts/kafka/broker-answers.js';
 
 const run = promisify(execFile);
 
 export const LOCAL_KAFKA_SCRIPT = fileURLToPath(new URL('../../scripts/kafka/kafka.sh', import.meta.url));
-
-export function brokerAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** A private broker on its own port, for tests that stop and start Kafka. */
 export async function startPrivateBroker(port: number): Promise<{ brokers: string; start(): Promise<void>; stop(): Promise<void> }> {

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
 import { inject } from 'vitest';
+import { uniqueName } from './names.js';
 
-/** A short unique suffix for topic, group and database names. */
-export const uniqueName = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+export { uniqueName };
 
 export const testKafkaBrokers = (): string[] => inject('kafkaBrokers').split(',');
 
