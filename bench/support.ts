@@ -1,5 +1,4 @@
-import postgres from 'postgres';
-import { uniqueName } from '../test/support/names.js';
+import { createScratchDatabase, uniqueName } from '../test/support/scratch.js';
 
 export const ADMIN_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -8,16 +7,11 @@ export const BENCH_SECRET = 'bench-secret-that-is-long-enough-for-hs256-01234567
 export { uniqueName };
 
 export async function withDatabase<T>(work: (url: string) => Promise<T>): Promise<T> {
-  const name = uniqueName('gkg_bench');
-  const admin = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
+  const database = await createScratchDatabase(ADMIN_DATABASE_URL, 'gkg_bench');
   try {
-    return await work(url.toString());
+    return await work(database.url);
   } finally {
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await database.drop();
   }
 }
 

@@ -1,7 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
-import postgres from 'postgres';
 import { inject } from 'vitest';
-import { uniqueName } from './names.js';
+import { createScratchDatabase, type ScratchDatabase, uniqueName } from './scratch.js';
 
 export { uniqueName };
 
@@ -35,22 +34,7 @@ export async function createTestTopic(
 }
 
 /** Creates an empty database on the test server; the returned function drops it. */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const adminUrl = inject('adminDatabaseUrl');
-  const name = uniqueName('gkg_test');
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
-}
+export const createTestDatabase = (): Promise<ScratchDatabase> => createScratchDatabase(inject('adminDatabaseUrl'), 'gkg_test');
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
