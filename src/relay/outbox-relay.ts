@@ -62,7 +62,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   const dropLease = async (reason: string, error?: unknown) => {
     if (!lease) return;
-    logger.warn({ err: error }, `outbox relay gave up its lease: ${reason}`);
+    if (error === undefined) logger.info(`outbox relay gave up its lease: ${reason}`);
+    else logger.warn({ err: error }, `outbox relay gave up its lease: ${reason}`);
     const current = lease;
     lease = null;
     await current.release().catch(() => {});

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { toOrderSettledEvent } from '../../src/domain/order-event.js';
 import { encodeCursor } from '../../src/domain/subscription-cursor.js';
 import { AppError } from '../../src/errors.js';
@@ -7,20 +7,18 @@ import {
   CURSOR_SECRET,
   drained,
   type KafkaEnv,
-  kafkaEnv,
   orderOf,
   ordersFor,
   recon,
   sorted,
   subscribe,
+  useKafkaEnv,
 } from './kafka-order-source.fixtures.js';
 
+const currentEnv = useKafkaEnv();
 let env: KafkaEnv;
-beforeEach(async () => {
-  env = await kafkaEnv();
-});
-afterEach(async () => {
-  await env.dispose();
+beforeEach(() => {
+  env = currentEnv();
 });
 
 describe('the Kafka settled-order source: groups, backpressure and clean-up', () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
+import { afterEach, beforeEach } from 'vitest';
 import { createKafkaOrderSource, type KafkaOrderSourceOptions } from '../../src/adapters/kafka/kafka-order-source.js';
 import type { Caller } from '../../src/domain/caller.js';
 import type { Order } from '../../src/domain/order.js';
@@ -167,4 +168,20 @@ export async function drained(env: KafkaEnv, subscribers: Pick<Subscriber, 'ids'
     return done ? true : undefined;
   });
   return subscribers.map((s) => s.ids().filter((id) => !sentinels.has(id)));
+}
+
+/** Gives every test of the calling file a fresh KafkaEnv, disposed after it; call at the top level. */
+export function useKafkaEnv(): () => KafkaEnv {
+  let env: KafkaEnv | undefined;
+  beforeEach(async () => {
+    env = await kafkaEnv();
+  });
+  afterEach(async () => {
+    await env?.dispose();
+    env = undefined;
+  });
+  return () => {
+    if (!env) throw new Error('useKafkaEnv: no test is running');
+    return env;
+  };
 }

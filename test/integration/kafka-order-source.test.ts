@@ -1,12 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { drained, type KafkaEnv, kafkaEnv, orderOf, ordersFor, recon, sorted, subscribe } from './kafka-order-source.fixtures.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { drained, type KafkaEnv, orderOf, ordersFor, recon, sorted, subscribe, useKafkaEnv } from './kafka-order-source.fixtures.js';
 
+const currentEnv = useKafkaEnv();
 let env: KafkaEnv;
-beforeEach(async () => {
-  env = await kafkaEnv();
-});
-afterEach(async () => {
-  await env.dispose();
+beforeEach(() => {
+  env = currentEnv();
 });
 
 describe('the Kafka settled-order source: delivery and start positions', () => {
