@@ -7,15 +7,15 @@ import {
   CURSOR_SECRET,
   drained,
   type KafkaEnv,
+  kafkaEnvPerTest,
   orderOf,
   ordersFor,
   recon,
   sorted,
   subscribe,
-  useKafkaEnv,
 } from './kafka-order-source.fixtures.js';
 
-const currentEnv = useKafkaEnv();
+const currentEnv = kafkaEnvPerTest();
 let env: KafkaEnv;
 beforeEach(() => {
   env = currentEnv();

@@ -171,7 +171,7 @@ export async function drained(env: KafkaEnv, subscribers: Pick<Subscriber, 'ids'
 }
 
 /** Gives every test of the calling file a fresh KafkaEnv, disposed after it; call at the top level. */
-export function useKafkaEnv(): () => KafkaEnv {
+export function kafkaEnvPerTest(): () => KafkaEnv {
   let env: KafkaEnv | undefined;
   beforeEach(async () => {
     env = await kafkaEnv();
@@ -181,7 +181,7 @@ export function useKafkaEnv(): () => KafkaEnv {
     env = undefined;
   });
   return () => {
-    if (!env) throw new Error('useKafkaEnv: no test is running');
+    if (!env) throw new Error('kafkaEnvPerTest: no test is running');
     return env;
   };
 }

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { drained, type KafkaEnv, orderOf, ordersFor, recon, sorted, subscribe, useKafkaEnv } from './kafka-order-source.fixtures.js';
+import { drained, type KafkaEnv, kafkaEnvPerTest, orderOf, ordersFor, recon, sorted, subscribe } from './kafka-order-source.fixtures.js';
 
-const currentEnv = useKafkaEnv();
+const currentEnv = kafkaEnvPerTest();
 let env: KafkaEnv;
 beforeEach(() => {
   env = currentEnv();
