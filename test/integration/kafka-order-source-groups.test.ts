@@ -1,28 +1,12 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { toOrderSettledEvent } from '../../src/domain/order-event.js';
 import { encodeCursor } from '../../src/domain/subscription-cursor.js';
 import { AppError } from '../../src/errors.js';
 import { testKafka, waitFor } from '../support/resources.js';
-import {
-  CURSOR_SECRET,
-  drained,
-  type KafkaEnv,
-  kafkaEnvPerTest,
-  orderOf,
-  ordersFor,
-  recon,
-  sorted,
-  subscribe,
-} from './kafka-order-source.fixtures.js';
-
-const currentEnv = kafkaEnvPerTest();
-let env: KafkaEnv;
-beforeEach(() => {
-  env = currentEnv();
-});
+import { CURSOR_SECRET, drained, it, orderOf, ordersFor, recon, sorted, subscribe } from './kafka-order-source.fixtures.js';
 
 describe('the Kafka settled-order source: groups, backpressure and clean-up', () => {
-  it('should split the partitions between two connections of one subscriber and hand them over on leave', async () => {
+  it('should split the partitions between two connections of one subscriber and hand them over on leave', async ({ env }) => {
     const source = env.source();
     const shared = { caller: recon, subscriberId: 'shared', start: { kind: 'COMMITTED' }, filter: {} } as const;
     const a = subscribe(source, shared);
@@ -46,7 +30,7 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     expect(new Set(a.ids()).size).toBe(a.ids().length);
   });
 
-  it('should wait through a topic that does not exist yet, then deliver once it is created', async () => {
+  it('should wait through a topic that does not exist yet, then deliver once it is created', async ({ env }) => {
     const late = `${env.topic}-late`;
     const source = env.source({ topic: late });
     const s = subscribe(source, { caller: recon, start: { kind: 'EARLIEST' }, filter: {} });
@@ -69,7 +53,7 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     }
   });
 
-  it('should delete the ephemeral group once the subscription returns', async () => {
+  it('should delete the ephemeral group once the subscription returns', async ({ env }) => {
     const source = env.source();
     const s = subscribe(source, { caller: recon, start: { kind: 'LATEST' }, filter: {} });
     await s.ready;
@@ -81,7 +65,7 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     expect(source.activeCount).toBe(0);
   });
 
-  it('should refuse a tampered, foreign or malformed cursor and a bad subscriberId with BAD_USER_INPUT', () => {
+  it('should refuse a tampered, foreign or malformed cursor and a bad subscriberId with BAD_USER_INPUT', ({ env }) => {
     const source = env.source();
     const positions = new Map([[0, 1n]]);
     const cursors = [
@@ -105,7 +89,7 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     expect(source.activeCount).toBe(0);
   });
 
-  it('should keep a slow subscriber from holding up others, then give it everything in order', async () => {
+  it('should keep a slow subscriber from holding up others, then give it everything in order', async ({ env }) => {
     const source = env.source({ maxBufferedEvents: 4 });
     const fast = subscribe(source, { caller: recon, start: { kind: 'LATEST' }, filter: {} });
     let slowReady = false;
@@ -135,7 +119,7 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     expect(source.activeCount).toBe(1);
   });
 
-  it('should end every open subscription on close()', async () => {
+  it('should end every open subscription on close()', async ({ env }) => {
     const source = env.source();
     const subscribers = [
       subscribe(source, { caller: recon, subscriberId: 'closing', start: { kind: 'COMMITTED' }, filter: {} }),
@@ -148,7 +132,7 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     expect(await env.groups()).toEqual([`${env.groupPrefix}.recon.closing`]);
   });
 
-  it('should leave no subscription, group or timer behind after 50 subscribe/return cycles', { timeout: 180_000 }, async () => {
+  it('should leave no subscription, group or timer behind after 50 subscribe/return cycles', { timeout: 180_000 }, async ({ env }) => {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const baseline = timers();
     const source = env.source();
@@ -164,7 +148,7 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     await waitFor('timers back to the baseline', () => (timers() <= baseline ? true : undefined), 10_000);
   });
 
-  it('should let a connection join while another holds an unacknowledged event, losing nothing', async () => {
+  it('should let a connection join while another holds an unacknowledged event, losing nothing', async ({ env }) => {
     const source = env.source();
     const shared = { caller: recon, subscriberId: 'held', start: { kind: 'COMMITTED' }, filter: {} } as const;
     let heldReady = false;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { afterEach, beforeEach } from 'vitest';
+import { test } from 'vitest';
 import { createKafkaOrderSource, type KafkaOrderSourceOptions } from '../../src/adapters/kafka/kafka-order-source.js';
 import type { Caller } from '../../src/domain/caller.js';
 import type { Order } from '../../src/domain/order.js';
@@ -170,18 +170,15 @@ export async function drained(env: KafkaEnv, subscribers: Pick<Subscriber, 'ids'
   return subscribers.map((s) => s.ids().filter((id) => !sentinels.has(id)));
 }
 
-/** Gives every test of the calling file a fresh KafkaEnv, disposed after it; call at the top level. */
-export function kafkaEnvPerTest(): () => KafkaEnv {
-  let env: KafkaEnv | undefined;
-  beforeEach(async () => {
-    env = await kafkaEnv();
-  });
-  afterEach(async () => {
-    await env?.dispose();
-    env = undefined;
-  });
-  return () => {
-    if (!env) throw new Error('kafkaEnvPerTest: no test is running');
-    return env;
-  };
-}
+/** `it` with an `env` fixture: a fresh KafkaEnv for each test that asks for one, disposed after it. */
+export const it = test.extend<{ env: KafkaEnv }>({
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern
+  env: async ({}, use) => {
+    const env = await kafkaEnv();
+    try {
+      await use(env);
+    } finally {
+      await env.dispose();
+    }
+  },
+});

@@ -1,14 +1,8 @@
-import { beforeEach, describe, expect, it } from 'vitest';
-import { drained, type KafkaEnv, kafkaEnvPerTest, orderOf, ordersFor, recon, sorted, subscribe } from './kafka-order-source.fixtures.js';
-
-const currentEnv = kafkaEnvPerTest();
-let env: KafkaEnv;
-beforeEach(() => {
-  env = currentEnv();
-});
+import { describe, expect } from 'vitest';
+import { drained, it, orderOf, ordersFor, recon, sorted, subscribe } from './kafka-order-source.fixtures.js';
 
 describe('the Kafka settled-order source: delivery and start positions', () => {
-  it('should deliver every event exactly once to two durable subscribers and an ephemeral one', async () => {
+  it('should deliver every event exactly once to two durable subscribers and an ephemeral one', async ({ env }) => {
     const source = env.source();
     const before = await env.publish(ordersFor(5));
     const subscribers = [
@@ -38,7 +32,7 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     expect(event.order.amount).toBe(1999n);
   });
 
-  it('should resume a durable subscriber with COMMITTED at exactly the events it missed', async () => {
+  it('should resume a durable subscriber with COMMITTED at exactly the events it missed', async ({ env }) => {
     const source = env.source();
     const request = { caller: recon, subscriberId: 'resume', start: { kind: 'COMMITTED' }, filter: {} } as const;
     const first = subscribe(source, request);
@@ -55,7 +49,7 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     expect(sorted(first.ids())).toEqual(sorted(seen));
   });
 
-  it('should replay every retained event with EARLIEST, even over a durable group with offsets', async () => {
+  it('should replay every retained event with EARLIEST, even over a durable group with offsets', async ({ env }) => {
     const source = env.source();
     const durable = { caller: recon, subscriberId: 'replay', filter: {} } as const;
     const first = subscribe(source, { ...durable, start: { kind: 'COMMITTED' } });
@@ -71,7 +65,7 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     expect(sorted(all!)).toEqual(sorted(ids));
   });
 
-  it('should start SINCE at the first event published at or after the instant', async () => {
+  it('should start SINCE at the first event published at or after the instant', async ({ env }) => {
     const now = Date.now();
     await env.publish(ordersFor(4), { timestamp: now - 60_000 });
     const recent = await env.publish(ordersFor(5), { timestamp: now - 1_000 });
@@ -81,7 +75,7 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     expect(since.events[0]!.publishedAt.getTime()).toBe(now - 1_000);
   });
 
-  it('should resume AFTER_CURSOR with nothing skipped or repeated', async () => {
+  it('should resume AFTER_CURSOR with nothing skipped or repeated', async ({ env }) => {
     const source = env.source();
     const ids = await env.publish(ordersFor(12));
     const first = subscribe(source, { caller: recon, start: { kind: 'EARLIEST' }, filter: {} });
@@ -95,7 +89,7 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     expect(sorted([...events.slice(0, cut).map((e) => e.eventId), ...received!])).toEqual(sorted(ids));
   });
 
-  it('should commit the offsets of filtered-out events, so a reconnecting subscriber never sees them', async () => {
+  it('should commit the offsets of filtered-out events, so a reconnecting subscriber never sees them', async ({ env }) => {
     const source = env.source();
     const durable = { caller: recon, subscriberId: 'filtered', start: { kind: 'COMMITTED' } } as const;
     const mine = subscribe(source, { ...durable, filter: { accountId: 'acct-mine' } });
@@ -114,7 +108,7 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     expect(received).toEqual([]);
   });
 
-  it('should log and skip a record that is not an order.settled event, and keep delivering', async () => {
+  it('should log and skip a record that is not an order.settled event, and keep delivering', async ({ env }) => {
     const s = subscribe(env.source(), { caller: recon, start: { kind: 'LATEST' }, filter: {} });
     await s.ready;
     await env.send([
