@@ -1,0 +1,88 @@
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminToken, graphql, startGatewayProcess } from '../support/gateway.js';
+import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
+import { createTestDatabase, deleteGroupsWithPrefix, deleteTopic, testKafka, testKafkaBrokers, uniqueName } from '../support/resources.js';
+import { subscribe } from '../support/subscriber.js';
+
+// These processes run with NODE_ENV=production, as deployed: libraries change behaviour under NODE_ENV=test
+// (Apollo installs its own signal handlers only outside tests), and shutdown must work as it will in production.
+const cleanups: (() => Promise<unknown>)[] = [];
+const topic = uniqueName('orders').replaceAll('_', '-');
+const prefix = uniqueName('shutdown').replaceAll('_', '-');
+let env: Record<string, string> & { DATABASE_URL: string; KAFKA_BROKERS: string; ORDERS_TOPIC: string };
+
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  cleanups.push(() => deleteTopic(topic));
+  cleanups.push(() => deleteGroupsWithPrefix(`${prefix}.`));
+  env = {
+    NODE_ENV: 'production',
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: testKafkaBrokers().join(','),
+    ORDERS_TOPIC: topic,
+    KAFKA_GROUP_PREFIX: prefix,
+    SHUTDOWN_TIMEOUT_MS: '5000',
+  };
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+/** A port on 127.0.0.1 that nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('the gateway process on SIGTERM and SIGINT', () => {
+  it('should close its subscribers, commit what they received, and exit 0 on SIGTERM', async () => {
+    const gateway = await startGatewayProcess(env);
+    cleanups.push(() => gateway.kill());
+    const admin = await adminToken();
+    const account = uniqueName('acc');
+    await openFundedAccount(gateway.url, admin, account, 1_000_000n);
+    const subscriberId = uniqueName('ledger');
+    const subscriber = subscribe(gateway.url, admin, { filter: { accountId: account }, subscriberId, start: 'EARLIEST' });
+    cleanups.push(() => subscriber.close());
+
+    const placed: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const response = await graphql(gateway.url, PLACE, { input: orderInput(account, 1, `order-${i}`) }, admin);
+      expect(response.errors).toBeUndefined();
+      placed.push(response.data?.placeOrder.id);
+    }
+    await subscriber.received(placed.length);
+
+    expect(await gateway.kill('SIGTERM')).toBe(0);
+    expect(gateway.logged('"msg":"stopped"')).toBe(true);
+    expect(subscriber.closeCodes).toContain(1001);
+    expect(subscriber.events.map((e) => e.order.id)).toEqual(placed);
+
+    // Every record of the account's partition was delivered, so the group's committed offset is its end.
+    const kafkaAdmin = testKafka().admin();
+    await kafkaAdmin.connect();
+    try {
+      const ends = await kafkaAdmin.fetchTopicOffsets(topic);
+      const [committed] = await kafkaAdmin.fetchOffsets({ groupId: `${prefix}.admin.${subscriberId}`, topics: [topic] });
+      const written = ends.filter((p) => p.high !== '0');
+      expect(written).toHaveLength(1);
+      const partition = written[0]!;
+      expect(committed?.partitions.find((p) => p.partition === partition.partition)?.offset).toBe(partition.high);
+    } finally {
+      await kafkaAdmin.disconnect();
+    }
+  });
+
+  it('should exit 0 on SIGINT while Kafka is unreachable', async () => {
+    const gateway = await startGatewayProcess({ ...env, KAFKA_BROKERS: `127.0.0.1:${await closedPort()}` });
+    cleanups.push(() => gateway.kill());
+    expect(await gateway.kill('SIGINT')).toBe(0);
+    expect(gateway.logged('"msg":"stopped"')).toBe(true);
+  });
+});
