@@ -1,4 +1,4 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { inject } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase, uniqueName } from './scratch.js';
 
@@ -19,11 +19,7 @@ export async function createTestTopic(
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
   // kafkajs's own wait gives up when a busy KRaft broker briefly reports the new topic as unknown.
-  await waitFor(`leaders for every partition of ${topic}`, async () => {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    const found = topics[0]?.partitions ?? [];
-    return found.length === partitions && found.every((p) => p.leader >= 0) ? true : undefined;
-  });
+  await untilTopicLed(admin, topic, partitions);
   return {
     topic,
     async remove() {
@@ -31,6 +27,16 @@ export async function createTestTopic(
       await admin.disconnect();
     },
   };
+}
+
+/** Waits until `topic` exists (with `partitions` partitions, when given) and every partition has a leader. */
+async function untilTopicLed(admin: Admin, topic: string, partitions?: number): Promise<void> {
+  await waitFor(`leaders for every partition of ${topic}`, async () => {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => ({ topics: [] }));
+    const found = topics[0]?.partitions ?? [];
+    const complete = partitions === undefined ? found.length > 0 : found.length === partitions;
+    return complete && found.every((p) => p.leader >= 0) ? true : undefined;
+  });
 }
 
 /** Creates an empty database on the test server; the returned function drops it. */
@@ -75,6 +81,14 @@ export async function readTopic(
   const groupId = uniqueName('reader');
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   const records: ReadRecord[] = [];
+  // The gateway creates its topic in the background: subscribing before that fails in kafkajs.
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await untilTopicLed(admin, topic);
+  } finally {
+    await admin.disconnect();
+  }
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
