@@ -52,7 +52,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     logger: logger.child({ component: 'subscriptions' }),
   });
   const relay = createOutboxRelay({
-    store: createOutboxStore(database.sql),
+    store: createOutboxStore(config.DATABASE_URL, database.sql),
     publisher: createOutboxPublisher(kafka),
     logger: logger.child({ component: 'outbox-relay' }),
     batchSize: config.RELAY_BATCH_SIZE,

@@ -9,9 +9,9 @@ export interface PendingRecord {
 }
 
 /**
- * The relay's view of the outbox while it holds the relay lease. Every call
- * runs on the connection that holds the lease, so losing that connection
- * loses the lease and fails the call: a relay never publishes without it.
+ * The relay's view of the outbox while it holds the relay lease. `pending`
+ * fails once the lease is lost, so a relay never reads records to publish
+ * without it.
  */
 export interface OutboxLease {
   /** Oldest unpublished records first (by commit-time id), at most `limit`. */

@@ -13,9 +13,13 @@ export interface Database {
 }
 
 /** Opens a pooled connection (lazily: nothing connects until the first query). */
-export function openDatabase(url: string, options: { max?: number; applicationName?: string } = {}): Database {
+export function openDatabase(
+  url: string,
+  options: { max?: number; applicationName?: string /** seconds; null keeps a connection for good */; maxLifetime?: number | null } = {},
+): Database {
   const sql = postgres(url, {
     max: options.max ?? 20,
+    ...(options.maxLifetime !== undefined && { max_lifetime: options.maxLifetime }),
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'graphql-kafka-gateway' },
     // bigint columns arrive as JS bigint, never as lossy numbers.

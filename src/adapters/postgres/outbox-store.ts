@@ -1,56 +1,89 @@
 import type { Sql } from 'postgres';
 import type { OutboxLease, OutboxStore, PendingRecord } from '../../ports/outbox.js';
+import { openDatabase } from './database.js';
 import { OUTBOX_CHANNEL } from './outbox-writer.js';
 
 /** Any constant no other tool uses: the session advisory lock that makes one relay active. */
 const RELAY_LOCK = 724_110_002;
 
-interface OutboxRow {
-  id: bigint;
-  event_id: string;
-  topic: string;
-  key: string;
+interface PendingRow {
+  held: boolean;
+  id: bigint | null;
+  event_id: string | null;
+  topic: string | null;
+  key: string | null;
   value: unknown;
 }
 
-/** The outbox on PostgreSQL: a session advisory lock for the lease, LISTEN/NOTIFY for wake-ups. */
-export function createOutboxStore(sql: Sql): OutboxStore {
+export class LeaseLostError extends Error {
+  constructor() {
+    super('the outbox relay lease was lost: its database session ended');
+    this.name = 'LeaseLostError';
+  }
+}
+
+/**
+ * The outbox on PostgreSQL: a session advisory lock for the lease, LISTEN/NOTIFY for wake-ups.
+ * The lock lives on a connection of the lease's own, never one borrowed from the pool: a pooled
+ * connection that dropped is silently replaced, and the relay would go on without the lock.
+ */
+export function createOutboxStore(databaseUrl: string, notifications: Sql): OutboxStore {
   return {
     async tryLease(): Promise<OutboxLease | null> {
-      const connection = await sql.reserve();
+      // One connection, kept for good (postgres.js otherwise recycles it after 30-60 minutes, and the lock with it).
+      const { sql: session, close } = openDatabase(databaseUrl, {
+        max: 1,
+        maxLifetime: null,
+        applicationName: 'graphql-kafka-gateway relay',
+      });
       try {
-        const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${RELAY_LOCK}) as locked`;
+        const [row] = await session<{ locked: boolean }[]>`select pg_try_advisory_lock(${RELAY_LOCK}) as locked`;
         if (!row?.locked) {
-          connection.release();
+          await close();
           return null;
         }
       } catch (error) {
-        connection.release();
+        await close().catch(() => {});
         throw error;
       }
       return {
         async pending(limit: number): Promise<PendingRecord[]> {
-          const rows = await connection<OutboxRow[]>`
-            select id, event_id, topic, key, value from outbox
-            where published_at is null order by id limit ${limit}`;
-          return rows.map((r) => ({ id: r.id, eventId: r.event_id, topic: r.topic, key: r.key, value: JSON.stringify(r.value) }));
+          // If the session dropped, postgres.js reconnects without the lock: read only while this session holds it.
+          const rows = await session<PendingRow[]>`
+            select lease.held, o.id, o.event_id, o.topic, o.key, o.value
+            from (select exists (
+                    select 1 from pg_locks
+                    where locktype = 'advisory' and classid = 0 and objid = ${RELAY_LOCK} and objsubid = 1
+                      and pid = pg_backend_pid() and granted
+                  ) as held) as lease
+            left join lateral (
+              select id, event_id, topic, key, value from outbox
+              where published_at is null order by id limit ${limit}
+            ) as o on lease.held`;
+          if (!rows[0]?.held) throw new LeaseLostError();
+          return rows.flatMap((r) =>
+            r.id === null
+              ? []
+              : [{ id: r.id, eventId: String(r.event_id), topic: String(r.topic), key: String(r.key), value: JSON.stringify(r.value) }],
+          );
         },
         async markPublished(ids: readonly bigint[]): Promise<void> {
-          await connection`update outbox set published_at = now() where id = any(${ids.map(String)}::bigint[])`;
+          // Not fenced: these records are on Kafka, whoever holds the lease now.
+          await session`update outbox set published_at = now() where id = any(${ids.map(String)}::bigint[])`;
         },
         async countPending(): Promise<number> {
-          const [row] = await connection<{ n: bigint }[]>`select count(*) as n from outbox where published_at is null`;
+          const [row] = await session<{ n: bigint }[]>`select count(*) as n from outbox where published_at is null`;
           return Number(row?.n ?? 0);
         },
         async release(): Promise<void> {
-          await connection`select pg_advisory_unlock(${RELAY_LOCK})`.catch(() => {});
-          connection.release();
+          // Ending the session releases its locks.
+          await close().catch(() => {});
         },
       };
     },
 
     async onCommit(wake: () => void) {
-      const listener = await sql.listen(OUTBOX_CHANNEL, wake);
+      const listener = await notifications.listen(OUTBOX_CHANNEL, wake);
       return { stop: () => listener.unlisten() };
     },
   };
