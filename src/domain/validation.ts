@@ -28,6 +28,8 @@ export function boundedText(value: string, field: string, max: number, min = 1):
   const length = [...value].length;
   if (length < min || length > max) throw badInput(`${field} must be ${min}-${max} characters`, field);
   if (/[\u0000]/.test(value)) throw badInput(`${field} must not contain NUL characters`, field);
+  // A lone UTF-16 surrogate (JSON can carry one) reaches PostgreSQL as U+FFFD: two different keys would become one.
+  if (/\p{Surrogate}/u.test(value)) throw badInput(`${field} must be well-formed Unicode (a lone surrogate was found)`, field);
   return value;
 }
 

@@ -53,6 +53,8 @@ describe('bad input', () => {
     ['an over-long reference', { reference: 'r'.repeat(129) }],
     ['an empty idempotency key', { idempotencyKey: '' }],
     ['an over-long idempotency key', { idempotencyKey: 'k'.repeat(129) }],
+    ['an idempotency key with a lone surrogate', { idempotencyKey: 'k\ud801' }],
+    ['a reference with a lone surrogate', { reference: 'r\udbff' }],
     ['an account id of the wrong type', { accountId: { id: 1 } }],
     ['a missing field', { product: undefined }],
   ])('should refuse placeOrder with %s as BAD_USER_INPUT and change nothing', async (_what, change) => {
@@ -79,16 +81,18 @@ describe('bad input', () => {
     ['a malformed id', { id: 'white space', owner: 'A', currency: 'USD' }],
     ['an empty owner', { owner: '  ', currency: 'USD' }],
     ['an owner of the wrong type', { owner: 5, currency: 'USD' }],
+    ['an owner with a lone surrogate', { owner: 'A\ud801', currency: 'USD' }],
   ])('should refuse openAccount with %s as BAD_USER_INPUT', async (_what, input) => {
     expect(errorCode(await graphql(url, OPEN, { input }, admin))).toBe('BAD_USER_INPUT');
   });
 
   it.each([
-    ['a zero amount', '0'],
-    ['a negative amount', '-1'],
-    ['an amount over 10^15', '1000000000000001'],
-  ])('should refuse a deposit of %s as BAD_USER_INPUT and change nothing', async (_what, amount) => {
-    const response = await graphql(url, DEPOSIT, { input: { accountId: account, amount, idempotencyKey: uniqueName('d') } }, admin);
+    ['a zero amount', '0', 'd'],
+    ['a negative amount', '-1', 'd'],
+    ['an amount over 10^15', '1000000000000001', 'd'],
+    ['an idempotency key with a lone surrogate', '5', 'd\ud801'],
+  ])('should refuse a deposit with %s as BAD_USER_INPUT and change nothing', async (_what, amount, key) => {
+    const response = await graphql(url, DEPOSIT, { input: { accountId: account, amount, idempotencyKey: uniqueName(key) } }, admin);
     expect(errorCode(response)).toBe('BAD_USER_INPUT');
     expect(await balanceOf(url, admin, account)).toBe(1000n);
   });

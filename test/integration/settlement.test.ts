@@ -132,6 +132,18 @@ describe('deposit and openAccount', () => {
     expect(await balanceOf(url, admin, account)).toBe(500n);
   });
 
+  it('should answer a replayed deposit with the balance it originally returned, after the money moved on', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 0n);
+    const input = { accountId: account, amount: '500', idempotencyKey: 'once' };
+    const original = await graphql(url, DEPOSIT, { input }, admin);
+    expect(original.data?.deposit.balance).toBe('500');
+    expect((await graphql(url, PLACE, { input: orderInput(account, 200, 'spend') }, admin)).errors).toBeUndefined();
+    const replay = await graphql(url, DEPOSIT, { input }, admin);
+    expect(replay.data).toEqual(original.data);
+    expect(await balanceOf(url, admin, account)).toBe(300n);
+  });
+
   it('should treat reopening the same account as a retry, and a different one under the same id as a conflict', async () => {
     const id = uniqueName('acc');
     const input = { id, owner: 'Alice', currency: 'USD' };
@@ -200,6 +212,8 @@ describe('orders pagination', () => {
     expect(nested.data?.account.orders.edges).toHaveLength(2);
     expect(nested.data?.account.orders.pageInfo.hasNextPage).toBe(true);
     expect(errorCode(await graphql(url, query, { a: account, after: 'garbage' }, admin))).toBe('BAD_USER_INPUT');
+    const beyondBigint = Buffer.from('o:9999999999999999999').toString('base64url');
+    expect(errorCode(await graphql(url, query, { a: account, after: beyondBigint }, admin))).toBe('BAD_USER_INPUT');
   });
 });
 

@@ -100,7 +100,8 @@ export function createPostgresLedger(database: Pick<Database, 'db' | 'sql'>, ord
           });
           if (previous) {
             if (previous.amount !== command.amount) throw conflict('idempotencyKey');
-            return toAccount(account);
+            // A replay answers what the deposit answered then, not what the balance is now.
+            return { ...toAccount(account), balance: previous.balanceAfter };
           }
           const [credited] = await tx
             .update(accounts)
