@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
 import { useServer as serveGraphqlWs } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Caller } from '../domain/caller.js';
 import { isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
@@ -34,6 +34,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
         const socket = ctx.extra.socket;
         try {
           const caller = await authenticate(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+          // Closed while the token was checked: onClose already ran, and an expiry timer set now would never be cleared.
+          if (socket.readyState !== WebSocket.OPEN) return false;
           if (!caller) {
             socket.close(4401, 'Unauthorized: send {"authorization": "Bearer <JWT>"} in connection_init');
             return false;
@@ -55,8 +57,12 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
       onClose: (ctx) => {
         clearTimeout(expiryTimers.get(ctx));
       },
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: formatGraphQLErrors(formatError, result.errors) as never } : undefined,
+      onNext: (ctx, _id, _payload, _args, result) => {
+        // graphql-ws silently drops a message for a socket that is closing and reports it sent; the source would then
+        // commit an event the client never got. Throwing here ends the subscription before that event is acknowledged.
+        if (ctx.extra.socket.readyState !== WebSocket.OPEN) throw new Error('the socket is closing');
+        return result.errors ? { ...result, errors: formatGraphQLErrors(formatError, result.errors) as never } : undefined;
+      },
       onError: (_ctx, _id, _payload, errors) => formatGraphQLErrors(formatError, errors) as never,
     },
     wss,

@@ -208,6 +208,39 @@ describe('orderSettled over graphql-ws', () => {
     }
   });
 
+  it('should commit no event sent while the socket was closing: a stalled client whose token expired misses none', async () => {
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1_000_000n);
+    const subscriberId = uniqueName('stalled');
+    const expiresAt = Date.now() + 3000;
+    const connection = connect(url, await token({ sub: 'stalled', scope: ['orders:read:all'], expiresInSeconds: 3 }));
+    cleanups.push(() => connection.close());
+    const stalled = connection.subscribe({ filter: { accountId: account }, subscriberId });
+    await untilLive([stalled], (i) => placeOrders(account, 1, `warm-${i}`).then(() => {}));
+
+    // The client stops reading. Orders keep settling through the expiry, so the gateway hands some to the socket
+    // while it is open, then tries to while the close handshake waits on the client.
+    connection.pauseReading();
+    const placed: string[] = [];
+    for (let i = 0; Date.now() < expiresAt + 2000; i++) {
+      placed.push(...(await placeOrders(account, 1, `flow-${i}`)));
+      await observeFor(40); // paces the orders, so what is written fits in the socket buffers
+    }
+    connection.resumeReading();
+    await waitFor('the socket to close at expiry', () => (connection.closeCodes.length > 0 ? true : undefined));
+    expect(connection.closeCodes[0]).toBe(4401);
+
+    const resumed = track(
+      subscribe(url, await token({ sub: 'stalled', scope: ['orders:read:all'] }), { filter: { accountId: account }, subscriberId }),
+    );
+    const seen = () => new Set([...stalled.events, ...resumed.events].map((e) => e.order.id));
+    await waitFor(
+      `all ${placed.length} orders across both connections (have ${placed.filter((id) => seen().has(id)).length})`,
+      () => (placed.every((id) => seen().has(id)) ? true : undefined),
+      20_000,
+    );
+  });
+
   it('should close the socket with 4401 at connection_init without a valid token', async () => {
     for (const bearer of [null, 'garbage', await token({ sub: 'x', scope: ['orders:read:all'], expiresInSeconds: -5 })]) {
       const subscriber = track(subscribe(url, bearer, {}));

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { waitFor } from './resources.js';
@@ -33,12 +34,18 @@ export interface Connection {
   readonly closeCodes: number[];
   /** Starts an orderSettled subscription on this connection's socket. */
   subscribe(variables?: Record<string, unknown>): Subscriber;
+  /** Stops reading the socket, as a stalled client does: nothing arrives, and a close handshake cannot complete. */
+  pauseReading(): void;
+  resumeReading(): void;
   close(): Promise<void>;
 }
 
 /** One graphql-ws socket; `lazy: false` keeps it open between subscriptions. */
 export function connect(httpUrl: string, bearer: string | null, options: { lazy?: boolean } = {}): Connection {
   const closeCodes: number[] = [];
+  let socket: WebSocket | undefined;
+  // ws keeps its TCP socket in a private field; pausing it is how a test plays a client that stopped reading.
+  const tcp = () => (socket as unknown as { _socket?: Socket } | undefined)?._socket;
   const client: Client = createClient({
     url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,
@@ -46,11 +53,18 @@ export function connect(httpUrl: string, bearer: string | null, options: { lazy?
     retryAttempts: 0,
     lazy: options.lazy ?? true,
     onNonLazyError: () => {},
-    on: { closed: (event) => closeCodes.push((event as { code: number }).code) },
+    on: {
+      opened: (opened) => {
+        socket = opened as WebSocket;
+      },
+      closed: (event) => closeCodes.push((event as { code: number }).code),
+    },
   });
   return {
     closeCodes,
     subscribe: (variables = {}) => subscribeOn(client, closeCodes, variables),
+    pauseReading: () => tcp()?.pause(),
+    resumeReading: () => tcp()?.resume(),
     async close() {
       await client.dispose();
     },
