@@ -1,4 +1,4 @@
-import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { parseOrderSettledEvent } from '../../domain/order-event.js';
 import { matchesFilter, type OrderFilter } from '../../domain/order-filter.js';
 import type { Logger } from '../../logger.js';
@@ -18,6 +18,8 @@ export interface BatchHandlerOptions {
   readonly stopping: () => boolean;
   /** Counts kafkajs fetches: the batches of one fetch are handled one after another. */
   readonly fetchNumber: () => number;
+  /** False to pass over a batch untouched (it is fetched again), e.g. while a start position is re-applied. */
+  readonly admit: (partition: number, fetchedOffset: bigint | undefined) => boolean;
 }
 
 const SKIPPED: Offer = { acked: Promise.resolve(true), isAcked: () => true, withdraw: () => {} };
@@ -34,11 +36,18 @@ export function createBatchHandler(options: BatchHandlerOptions): (payload: Each
     // Having given up (say on a rebalance), pass over the fetch's other batches so kafkajs can rejoin at once.
     if (gaveUpInFetch === options.fetchNumber()) return;
     try {
+      if (!options.admit(payload.batch.partition, fetchedOffsetOf(payload.batch))) return;
       if (!(await handleBatch(options, payload))) gaveUpInFetch = options.fetchNumber();
     } catch (error) {
       options.logger.error({ err: error, partition: payload.batch.partition }, 'failed to handle a batch of settled orders');
     }
   };
+}
+
+/** The offset kafkajs asked the broker for: set at runtime, missing from kafkajs's types. */
+function fetchedOffsetOf(batch: Batch): bigint | undefined {
+  const offset = (batch as Batch & { fetchedOffset?: unknown }).fetchedOffset;
+  return typeof offset === 'string' || typeof offset === 'number' ? BigInt(offset) : undefined;
 }
 
 /** False when it gave up before the end of the batch. */

@@ -7,6 +7,7 @@ import { createBatchHandler } from './batch-handler.js';
 import { HEARTBEAT_INTERVAL_MS, SUBSCRIPTION_CONSUMER_SETTINGS } from './consumer-settings.js';
 import { DeliveryChannel, type Handoff } from './delivery-channel.js';
 import { deleteEphemeralGroup } from './ephemeral-group-cleanup.js';
+import { PendingStarts } from './pending-starts.js';
 import { retryTransient } from './retry-transient.js';
 import { fetchStartOffsets, type StartRequest } from './start-offsets.js';
 import { SubscriptionPositions } from './subscription-positions.js';
@@ -34,7 +35,6 @@ export class SubscriptionSession {
   #stopped: Promise<void> | undefined;
   #settleReady: ((ready: boolean) => void) | undefined;
   #stopping = false;
-  #positioned = false;
   #fetches = 0;
   #failure: Error | undefined;
 
@@ -73,9 +73,16 @@ export class SubscriptionSession {
     );
     if (this.#stopping) return false;
 
-    const consumer = kafka.consumer({ groupId, ...SUBSCRIPTION_CONSUMER_SETTINGS });
+    const consumer = kafka.consumer({
+      groupId,
+      ...SUBSCRIPTION_CONSUMER_SETTINGS,
+      // kafkajs restarts a consumer after a retriable crash; one restarting while the subscription ends would be
+      // left running, out of reach of the disconnect that already happened.
+      retry: { retries: 5, restartOnFailure: async () => !this.#stopping },
+    });
     this.#consumer = consumer;
-    const ready = this.#watch(consumer, seeks);
+    const starts = new PendingStarts(seeks);
+    const ready = this.#watch(consumer, starts);
     await consumer.connect();
     // fromBeginning only applies where neither a seek nor a commit says where to start: rather repeat than skip.
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -94,6 +101,25 @@ export class SubscriptionSession {
         heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
         stopping: () => this.#stopping,
         fetchNumber: () => this.#fetches,
+        admit: (partition, fetchedOffset) => {
+          if (fetchedOffset === undefined) return true;
+          const verdict = starts.onBatch(partition, fetchedOffset);
+          if (verdict.kind === 'seek') {
+            logger.warn(
+              { groupId, partition, start: String(verdict.offset), fetchedOffset: String(fetchedOffset) },
+              'start position was not applied; seeking again',
+            );
+            consumer.seek({ topic, partition, offset: verdict.offset.toString() });
+            return false;
+          }
+          if (verdict.kind === 'moved') {
+            logger.warn(
+              { groupId, partition, start: String(verdict.expected), fetchedOffset: String(fetchedOffset) },
+              'start position is no longer in the log; reading on from the earliest offset',
+            );
+          }
+          return true;
+        },
       }),
     });
     const isReady = await ready;
@@ -106,24 +132,19 @@ export class SubscriptionSession {
    * Ready once joined: each partition then starts at a position fixed before joining (a seek below), its committed
    * offset, or the earliest one, so any record appended later is read. kafkajs commits the seeks on its first fetch.
    */
-  #watch(consumer: Consumer, seeks: ReadonlyMap<number, bigint>): Promise<boolean> {
+  #watch(consumer: Consumer, starts: PendingStarts): Promise<boolean> {
     const { topic, logger } = this.#options;
     const ready = new Promise<boolean>((resolve) => {
       this.#settleReady = resolve;
     });
     this.#unlisten.push(
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-        // The start position applies to what this subscription is first given; later it reads on from commits.
-        if (!this.#positioned) {
-          for (const partition of payload.memberAssignment[topic] ?? []) {
-            const offset = seeks.get(partition);
-            if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
-          }
+        for (const { partition, offset } of starts.onJoin(payload.memberAssignment[topic] ?? [])) {
+          consumer.seek({ topic, partition, offset: offset.toString() });
         }
         this.#settleReady?.(true);
       }),
       consumer.on(consumer.events.FETCH, () => {
-        this.#positioned = true;
         this.#fetches++;
       }),
       consumer.on(consumer.events.CRASH, ({ payload }) => {
