@@ -18,6 +18,8 @@ export interface BatchHandlerOptions {
   readonly stopping: () => boolean;
   /** Counts kafkajs fetches: the batches of one fetch are handled one after another. */
   readonly fetchNumber: () => number;
+  /** Counts group joins. After a rejoin mid-batch the partition may be another member's: resolve nothing more. */
+  readonly joins: () => number;
   /** False to pass over a batch untouched (it is fetched again), e.g. while a start position is re-applied. */
   readonly admit: (partition: number, fetchedOffset: bigint | undefined) => boolean;
 }
@@ -55,17 +57,22 @@ async function handleBatch(options: BatchHandlerOptions, payload: EachBatchPaylo
   const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
   const { partition } = batch;
   const pending: { readonly offset: string; readonly offer: Offer }[] = [];
+  const joinedAt = options.joins();
+  // kafkajs can rejoin from another broker's fetch while this batch waits; offsets resolved now would go to the new
+  // generation's commit, whoever owns the partition. The acknowledged records are then simply delivered again.
+  const rejoined = () => options.joins() !== joinedAt;
   const resolveHead = () => {
     const head = pending.shift();
     if (!head) return;
     resolveOffset(head.offset);
     options.positions.advance(partition, head.offset);
   };
-  const givingUp = () => !isRunning() || options.stopping();
+  const givingUp = () => !isRunning() || options.stopping() || rejoined();
   const settleHead = async (): Promise<boolean> => {
     const head = pending[0];
     if (!head) return false;
     if (!head.offer.isAcked() && !(await awaitAck(head.offer.acked, heartbeat, givingUp, options.heartbeatIntervalMs))) return false;
+    if (rejoined()) return false;
     resolveHead();
     // Commits only when autoCommitInterval has passed; a failure means the partition may be gone.
     return commitOffsetsIfNecessary().then(
@@ -88,7 +95,7 @@ async function handleBatch(options: BatchHandlerOptions, payload: EachBatchPaylo
   }
   while (complete && pending.length > 0) complete = await settleHead();
   // Given up (ending, rebalance, lost membership): keep what was acknowledged, re-read the rest later.
-  while (pending[0]?.offer.isAcked()) resolveHead();
+  while (!rejoined() && pending[0]?.offer.isAcked()) resolveHead();
   for (const { offer } of pending) offer.withdraw();
   return complete;
 }

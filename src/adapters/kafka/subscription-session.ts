@@ -36,6 +36,7 @@ export class SubscriptionSession {
   #settleReady: ((ready: boolean) => void) | undefined;
   #stopping = false;
   #fetches = 0;
+  #joins = 0;
   #failure: Error | undefined;
 
   constructor(options: SessionOptions) {
@@ -101,6 +102,7 @@ export class SubscriptionSession {
         heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
         stopping: () => this.#stopping,
         fetchNumber: () => this.#fetches,
+        joins: () => this.#joins,
         admit: (partition, fetchedOffset) => {
           if (fetchedOffset === undefined) return true;
           const verdict = starts.onBatch(partition, fetchedOffset);
@@ -139,6 +141,7 @@ export class SubscriptionSession {
     });
     this.#unlisten.push(
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        this.#joins++;
         for (const { partition, offset } of starts.onJoin(payload.memberAssignment[topic] ?? [])) {
           consumer.seek({ topic, partition, offset: offset.toString() });
         }
