@@ -36,26 +36,26 @@ export function createOutboxStore(databaseUrl: string, notifications: Sql): Outb
         maxLifetime: null,
         applicationName: 'graphql-kafka-gateway relay',
       });
+      let pid: number;
       try {
-        const [row] = await session<{ locked: boolean }[]>`select pg_try_advisory_lock(${RELAY_LOCK}) as locked`;
+        const [row] = await session<{ locked: boolean; pid: number }[]>`
+          select pg_try_advisory_lock(${RELAY_LOCK}) as locked, pg_backend_pid() as pid`;
         if (!row?.locked) {
           await close();
           return null;
         }
+        pid = row.pid;
       } catch (error) {
         await close().catch(() => {});
         throw error;
       }
       return {
         async pending(limit: number): Promise<PendingRecord[]> {
-          // If the session dropped, postgres.js reconnects without the lock: read only while this session holds it.
+          // If the session dropped, postgres.js reconnects to a new backend without the lock: read only on the
+          // backend that took it (the lock lives exactly as long as that backend's session).
           const rows = await session<PendingRow[]>`
             select lease.held, o.id, o.event_id, o.topic, o.key, o.value
-            from (select exists (
-                    select 1 from pg_locks
-                    where locktype = 'advisory' and classid = 0 and objid = ${RELAY_LOCK} and objsubid = 1
-                      and pid = pg_backend_pid() and granted
-                  ) as held) as lease
+            from (select pg_backend_pid() = ${pid} as held) as lease
             left join lateral (
               select id, event_id, topic, key, value from outbox
               where published_at is null order by id limit ${limit}
