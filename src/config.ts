@@ -1,16 +1,52 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const integer = (min: number, max: number) =>
-  z.coerce
-    .number({ error: 'must be an integer' })
-    .int({ error: 'must be an integer' })
-    .min(min, { error: `must be at least ${min}` })
-    .max(max, { error: `must be at most ${max}` });
+  z
+    .string()
+    .regex(/^\d+$/, { error: 'must be an integer' })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `must be at least ${min}` })
+        .max(max, { error: `must be at most ${max}` }),
+    );
 
 const flag = z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1');
 
-const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const isHost = (value: string) => isIP(value) !== 0 || HOSTNAME.test(value);
+
+function isBroker(value: string): boolean {
+  const match = /^(.+):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  return match?.[1] !== undefined && isHost(match[1]) && port >= 1 && port <= 65535;
+}
+
+function isPostgresUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** A connection string as it may be printed: without its password. */
+function redactedUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.hostname !== '') {
+      if (url.password) url.password = '***';
+      return url.toString();
+    }
+  } catch {
+    // not a URL at all: fall through
+  }
+  return '(not shown: it may hold a password)';
+}
 
 /** Every environment variable the gateway reads, with its default. README's configuration table mirrors this. */
 const environmentSchema = z.object({
@@ -19,11 +55,11 @@ const environmentSchema = z.object({
   /** @default 4000 */
   PORT: integer(0, 65535).default(4000),
   /** @default 127.0.0.1 */
-  HOST: z.string().min(1).default('127.0.0.1'),
+  HOST: z.string().refine(isHost, { error: 'must be a host name or an IP address, without a port' }).default('127.0.0.1'),
   /** @default postgres://postgres@127.0.0.1:5432/graphql_kafka_gateway */
   DATABASE_URL: z
     .string()
-    .regex(/^postgres(ql)?:\/\//, { error: 'must be a postgres:// connection string' })
+    .refine(isPostgresUrl, { error: 'must be a postgres://user@host:port/database connection string' })
     .default('postgres://postgres@127.0.0.1:5432/graphql_kafka_gateway'),
   /** Comma-separated host:port list. @default 127.0.0.1:9092 */
   KAFKA_BROKERS: z
@@ -34,8 +70,8 @@ const environmentSchema = z.object({
         .map((b) => b.trim())
         .filter(Boolean),
     )
-    .refine((list) => list.length > 0 && list.every((b) => hostPort.test(b)), {
-      error: 'must be a comma-separated list of host:port',
+    .refine((list) => list.length > 0 && list.every(isBroker), {
+      error: 'must be a comma-separated list of host:port (port 1-65535)',
     })
     .default(['127.0.0.1:9092']),
   /** @default orders.settled */
@@ -97,7 +133,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
     const got = present[variable];
-    const shown = variable === 'AUTH_JWT_SECRET' || got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
+    const shown =
+      variable === 'AUTH_JWT_SECRET' || got === undefined
+        ? ''
+        : ` (got ${JSON.stringify(variable === 'DATABASE_URL' ? redactedUrl(got) : got)})`;
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const { AUTH_JWT_SECRET, ...rest } = parsed.data;

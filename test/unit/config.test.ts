@@ -20,8 +20,18 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: ' ' }, 'PORT'],
+    [{ PORT: '1e3' }, 'PORT'],
+    [{ PORT: '-1' }, 'PORT'],
+    [{ HOST: '0.0.0.0:4000' }, 'HOST'],
+    [{ HOST: 'bad host' }, 'HOST'],
     [{ KAFKA_BROKERS: 'localhost' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: '127.0.0.1:99999' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: '127.0.0.1:9092,:9093' }, 'KAFKA_BROKERS'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres://db:54x2/app' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'postgres:///app' }, 'DATABASE_URL'],
+    [{ RELAY_POLL_MS: '5' }, 'RELAY_POLL_MS'],
     [{ ORDERS_TOPIC: 'bad topic' }, 'ORDERS_TOPIC'],
     [{ KAFKA_GROUP_PREFIX: 'a.b' }, 'KAFKA_GROUP_PREFIX'],
     [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET'],
@@ -36,6 +46,20 @@ describe('loadConfig', () => {
       expect((error as ConfigError).variable).toBe(variable);
       expect((error as Error).message).toContain(variable);
       expect((error as Error).message).not.toContain('\n');
+    }
+  });
+
+  it('should accept IP addresses and host names, and broker lists with spaces', () => {
+    const config = loadConfig({ AUTH_JWT_SECRET: secret, HOST: '::', KAFKA_BROKERS: 'kafka-1:9092, 10.0.0.2:9093', PORT: '0' });
+    expect(config.HOST).toBe('::');
+    expect(config.KAFKA_BROKERS).toEqual(['kafka-1:9092', '10.0.0.2:9093']);
+    expect(config.PORT).toBe(0);
+    expect(loadConfig({ AUTH_JWT_SECRET: secret, HOST: 'gateway.internal' }).HOST).toBe('gateway.internal');
+  });
+
+  it('should never print the password of a rejected DATABASE_URL', () => {
+    for (const url of ['postgres://app:s3cret@db:99999/x', 'postgresql:/app:s3cret@db/x']) {
+      expect(() => loadConfig({ AUTH_JWT_SECRET: secret, DATABASE_URL: url })).toThrow(/^invalid configuration: DATABASE_URL (?!.*s3cret)/);
     }
   });
 
