@@ -31,10 +31,17 @@ export const MinorAmount = new GraphQLScalarType<bigint, string>({
   parseLiteral: (ast) => parseMinorAmount(literalOf(ast)),
 });
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** True when the day exists in that month: JavaScript reads 2026-02-30 as March 2nd. */
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  return probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day;
+}
 
 function parseDateTime(value: unknown): Date {
-  if (typeof value === 'string' && ISO_INSTANT.test(value)) {
+  const parts = typeof value === 'string' ? ISO_INSTANT.exec(value) : null;
+  if (typeof value === 'string' && parts && isCalendarDate(Number(parts[1]), Number(parts[2]), Number(parts[3]))) {
     const date = new Date(value);
     if (!Number.isNaN(date.getTime())) return date;
   }

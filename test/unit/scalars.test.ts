@@ -35,7 +35,24 @@ describe('DateTime', () => {
     expect(DateTime.parseValue('2026-11-24T10:30:00.000+01:00')).toEqual(new Date('2026-11-24T09:30:00.000Z'));
   });
 
-  it.each([['yesterday'], ['2026-11-24'], ['2026-13-40T00:00:00Z'], [1732440600000]])('should refuse %j as BAD_USER_INPUT', (input) => {
+  it.each([
+    ['yesterday'],
+    ['2026-11-24'],
+    ['2026-13-40T00:00:00Z'],
+    ['2026-02-30T00:00:00Z'],
+    ['2026-04-31T12:00:00+02:00'],
+    ['2026-11-24T25:00:00Z'],
+    [1732440600000],
+  ])('should refuse %j as BAD_USER_INPUT', (input) => {
     expect(() => DateTime.parseValue(input)).toThrow(/DateTime must be an ISO 8601 instant/);
+    try {
+      DateTime.parseValue(input);
+    } catch (error) {
+      expect((error as GraphQLError).extensions.code).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('should accept the 29th of February in a leap year', () => {
+    expect(DateTime.parseValue('2028-02-29T00:00:00Z')).toEqual(new Date(Date.UTC(2028, 1, 29)));
   });
 });
