@@ -64,7 +64,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     toSubscribeRequest,
   };
   const authenticate = (header: unknown) => callerFromAuthorization(config.AUTH_JWT_SECRET, header);
-  const formatError = createErrorFormatter(logger.child({ component: 'graphql' }), { exposeDetails: config.NODE_ENV !== 'production' });
+  const formatError = createErrorFormatter(logger.child({ component: 'graphql' }));
   const schema = buildGatewaySchema();
 
   let shuttingDown = false;

@@ -45,7 +45,7 @@ function ownError(error: unknown): AppError | GraphQLError | undefined {
  * through with their message; anything else becomes INTERNAL_SERVER_ERROR
  * with a correlation id that is also logged. Nothing internal reaches a client.
  */
-export function createErrorFormatter(logger: Logger, options: { exposeDetails: boolean }) {
+export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const own = ownError(error);
     const base = {
@@ -68,7 +68,7 @@ export function createErrorFormatter(logger: Logger, options: { exposeDetails: b
     logger.error({ err: unwrapResolverError(error), correlationId, path: formatted.path }, 'internal error while serving a request');
     return {
       ...base,
-      message: options.exposeDetails ? formatted.message : `internal error (correlation id ${correlationId})`,
+      message: `internal error (correlation id ${correlationId})`,
       extensions: { code: 'INTERNAL_SERVER_ERROR', correlationId },
     };
   };

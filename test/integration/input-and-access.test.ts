@@ -1,5 +1,6 @@
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, errorCode, graphql, startInProcessGateway, token } from '../support/gateway.js';
+import { adminToken, errorCode, type GraphQLResponse, graphql, startInProcessGateway, token } from '../support/gateway.js';
 import { ACCOUNT, balanceOf, DEPOSIT, OPEN, openFundedAccount, orderInput, PLACE } from '../support/orders.js';
 import { createTestDatabase, deleteTopic, testKafkaBrokers, uniqueName } from '../support/resources.js';
 
@@ -8,13 +9,16 @@ let url: string;
 let admin: string;
 const account = uniqueName('acc');
 const other = uniqueName('other');
+let databaseUrl: string;
+let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
 
 beforeAll(async () => {
   const db = await createTestDatabase();
   cleanups.push(db.drop);
   const topic = uniqueName('orders').replaceAll('_', '-');
   cleanups.push(() => deleteTopic(topic));
-  const gateway = await startInProcessGateway({ DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic });
+  databaseUrl = db.url;
+  gateway = await startInProcessGateway({ DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic });
   cleanups.push(gateway.stop);
   url = gateway.url;
   admin = await adminToken();
@@ -167,8 +171,25 @@ describe('access rules', () => {
     expect(errorCode(read)).toBe('FORBIDDEN');
   });
 
-  it('should never leak internals in an error', async () => {
-    const response = await graphql(url, PLACE, { input: orderInput(account, 10, uniqueName('k'), { amount: '-1' }) }, admin);
-    expect(JSON.stringify(response)).not.toMatch(/stack|postgres|select|kafka|127\.0\.0\.1/i);
+  it('should answer a fault of its own with INTERNAL_SERVER_ERROR and a logged correlation id, leaking nothing and changing nothing', async () => {
+    const victim = uniqueName('acc');
+    await openFundedAccount(url, admin, victim, 1000n);
+    // A real fault inside the settlement transaction: the outbox insert fails after the debit.
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    await sql`alter table outbox rename to outbox_away`;
+    let response: GraphQLResponse;
+    try {
+      response = await graphql(url, PLACE, { input: orderInput(victim, 10, 'fault') }, admin);
+    } finally {
+      await sql`alter table outbox_away rename to outbox`;
+      await sql.end();
+    }
+    expect(errorCode(response)).toBe('INTERNAL_SERVER_ERROR');
+    const correlationId = response.errors?.[0]?.extensions?.correlationId;
+    expect(correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.stringify(response)).not.toMatch(/outbox|\brelation\b|\binsert\b|\bselect\b|postgres|stack|kafka|127\.0\.0\.1/i);
+    expect(gateway.logLines.some((line) => line.includes(String(correlationId)) && line.includes('outbox'))).toBe(true);
+    expect(await balanceOf(url, admin, victim)).toBe(1000n);
+    expect(await ordersOf(victim)).toBe(0);
   });
 });

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import { mintAccessToken, type TokenClaims } from '../../src/adapters/auth/access-tokens.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
 import { waitFor } from './resources.js';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -19,20 +19,21 @@ export interface GatewayEnv {
 export const token = (claims: TokenClaims, secret = TEST_SECRET) => mintAccessToken(secret, claims);
 export const adminToken = () => token({ sub: 'admin', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
 
-/** The gateway in this process, on a free port; real Postgres and Kafka. */
+/** The gateway in this process, on a free port; real Postgres and Kafka. `logLines` holds what it logged at error level. */
 export async function startInProcessGateway(env: GatewayEnv) {
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
     AUTH_JWT_SECRET: TEST_SECRET,
-    LOG_LEVEL: 'silent',
     RELAY_POLL_MS: '200',
     ...env,
   });
-  const app = await buildApp(config, createLogger(config.LOG_LEVEL));
+  const logLines: string[] = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => void logLines.push(line) });
+  const app = await buildApp(config, logger);
   const address = await app.start();
   const url = `http://127.0.0.1:${address.port}`;
-  return { url, app, stop: () => app.stop() };
+  return { url, app, logLines, stop: () => app.stop() };
 }
 
 /** The gateway as a real child process (for SIGKILL and multi-process tests). */
