@@ -78,6 +78,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     authenticate,
     formatError,
     introspection: config.EXPLORER_ENABLED,
+    logger: logger.child({ component: 'http' }),
     routes: [
       healthRoutes(
         [

@@ -1,15 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type Router } from 'express';
+import express, { type ErrorRequestHandler, type Router } from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Caller } from '../domain/caller.js';
 import { isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/format-error.js';
+import type { Logger } from '../logger.js';
 
 export interface HttpServerOptions {
   schema: GraphQLSchema;
@@ -19,6 +21,7 @@ export interface HttpServerOptions {
   introspection: boolean;
   /** Mounted before GraphQL: health, metrics, the explorer. */
   routes: Router[];
+  logger: Logger;
 }
 
 export interface HttpServer {
@@ -26,6 +29,28 @@ export interface HttpServer {
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish, then stops Apollo. */
   stop(): Promise<void>;
+}
+
+const MAX_BODY = '256kb';
+
+/**
+ * Errors raised before GraphQL runs (the body parser's, mostly), answered in GraphQL's error shape with a contract
+ * code instead of Express's HTML page: an oversized body is QUERY_TOO_COMPLEX, an unreadable one GRAPHQL_PARSE_FAILED.
+ */
+function requestErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, _request, response, next) => {
+    if (response.headersSent) return next(error);
+    const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
+    const reply = (httpStatus: number, code: string, message: string, extra: Record<string, string> = {}) =>
+      response.status(httpStatus).json({ errors: [{ message, extensions: { code, ...extra } }] });
+    if (type === 'entity.too.large') return reply(413, 'QUERY_TOO_COMPLEX', `the request body is over the ${MAX_BODY} limit`);
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return reply(status, 'GRAPHQL_PARSE_FAILED', 'the request body could not be read as JSON: send a GraphQL request object');
+    }
+    const correlationId = randomUUID();
+    logger.error({ err: error, correlationId }, 'internal error while reading a request');
+    return reply(500, 'INTERNAL_SERVER_ERROR', `internal error (correlation id ${correlationId})`, { correlationId });
+  };
 }
 
 /** Apollo Server through its Express integration, on a plain node:http server the websocket server can share. */
@@ -51,7 +76,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   for (const route of options.routes) app.use(route);
   app.use(
     '/graphql',
-    express.json({ limit: '256kb' }),
+    express.json({ limit: MAX_BODY }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
@@ -63,6 +88,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       },
     }),
   );
+
+  app.use(requestErrorHandler(options.logger));
 
   return {
     server,
