@@ -148,7 +148,9 @@ describe('orderSettled over graphql-ws', () => {
     await openFundedAccount(url, admin, account, 1000n);
     await placeOrders(account, 1, 'seen');
     const holder = await token({ sub: 'alice', scope: [], accounts: [account] });
+    const dotted = await token({ sub: 'team.ops', scope: ['orders:read:all'] });
     const cases: [Record<string, unknown>, string, string][] = [
+      [{ subscriberId: 'x' }, dotted, 'FORBIDDEN'],
       [{ filter: { accountId: account }, start: 'EARLIEST', since: '2026-01-01T00:00:00.000Z' }, admin, 'BAD_USER_INPUT'],
       [{ filter: { accountId: account }, afterCursor: 'not-a-cursor' }, admin, 'BAD_USER_INPUT'],
       [{ subscriberId: 'bad id with spaces' }, admin, 'BAD_USER_INPUT'],

@@ -1,19 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { badInput } from '../../errors.js';
+import { AppError, badInput } from '../../errors.js';
+
+const EPHEMERAL = 'ephemeral';
 
 const SUBSCRIBER_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * CONTRACT.md: a durable subscription reads through `<prefix>.<sub>.<subscriberId>`,
- * so no caller can read or move another caller's group.
+ * so no caller can read or move another caller's group. That holds only if `sub` is one
+ * dot-free segment: `a.b`+`c` and `a`+`b.c` would share a group, and `ephemeral` would
+ * land among the ephemeral groups. Such callers may subscribe, but not durably.
  * @throws AppError BAD_USER_INPUT when subscriberId is not 1-64 of [A-Za-z0-9._-].
+ * @throws AppError FORBIDDEN when the caller's sub cannot name a group of its own.
  */
 export function durableGroupId(prefix: string, sub: string, subscriberId: string): string {
   if (!SUBSCRIBER_ID.test(subscriberId)) {
     throw badInput('subscriberId must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" and "-"', 'subscriberId');
   }
+  if (sub.includes('.') || sub === EPHEMERAL) {
+    throw new AppError(
+      'FORBIDDEN',
+      `a durable subscription needs a token whose sub has no "." and is not "${EPHEMERAL}": its consumer group name would be ambiguous; subscribe without subscriberId`,
+    );
+  }
   return `${prefix}.${sub}.${subscriberId}`;
 }
 
 /** A group of one subscription's own, deleted when it ends. */
-export const ephemeralGroupId = (prefix: string): string => `${prefix}.ephemeral.${randomUUID()}`;
+export const ephemeralGroupId = (prefix: string): string => `${prefix}.${EPHEMERAL}.${randomUUID()}`;

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { durableGroupId, ephemeralGroupId } from '../../src/adapters/kafka/consumer-group-names.js';
+import { isAppError } from '../../src/errors.js';
+
+const codeOf = (run: () => unknown): string | undefined => {
+  try {
+    run();
+    return undefined;
+  } catch (error) {
+    return isAppError(error) ? error.code : 'not an AppError';
+  }
+};
+
+describe('consumer group names', () => {
+  it('should name a durable group <prefix>.<sub>.<subscriberId> and an ephemeral one <prefix>.ephemeral.<uuid>', () => {
+    expect(durableGroupId('gql', 'recon', 'ledger.v2')).toBe('gql.recon.ledger.v2');
+    expect(ephemeralGroupId('gql')).toMatch(/^gql\.ephemeral\.[0-9a-f-]{36}$/);
+  });
+
+  it('should refuse a durable group to a sub that would make names ambiguous, and a bad subscriberId', () => {
+    // 'alice.ops' + 'x' and 'alice' + 'ops.x' would both be gql.alice.ops.x.
+    expect(codeOf(() => durableGroupId('gql', 'alice.ops', 'x'))).toBe('FORBIDDEN');
+    expect(codeOf(() => durableGroupId('gql', 'ephemeral', 'x'))).toBe('FORBIDDEN');
+    expect(codeOf(() => durableGroupId('gql', 'alice', 'ops.x'))).toBeUndefined();
+    expect(codeOf(() => durableGroupId('gql', 'alice', 'a b'))).toBe('BAD_USER_INPUT');
+  });
+});
