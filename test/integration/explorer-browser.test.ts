@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { SCOPES } from '../../src/domain/caller.js';
 import { createLogger } from '../../src/logger.js';
 import { ensureExplorerBuilt, launchChromium } from '../support/browser.js';
+import { cleanupList } from '../support/cleanup.js';
 import { adminToken, graphql, TEST_SECRET } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
 import { createTestDatabase, deleteGroupsWithPrefix, deleteTopic, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
@@ -25,7 +26,7 @@ const SLOW = { timeout: 15_000 };
 
 const topic = uniqueName('orders').replaceAll('_', '-');
 const groupPrefix = uniqueName('gqlexp').replaceAll('_', '-');
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups = cleanupList();
 let app: App;
 let gatewayUrl: string;
 let explorerToken: string;
@@ -66,17 +67,7 @@ beforeAll(async () => {
   cleanups.push(() => browser.close());
 });
 
-afterAll(async () => {
-  const failures: unknown[] = [];
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      failures.push(error);
-    }
-  }
-  if (failures.length > 0) throw new AggregateError(failures, 'explorer-browser cleanup failed');
-});
+afterAll(() => cleanups.run());
 
 /** What a Monaco editor inside `selector` shows, lines run together (Monaco renders spaces as no-break spaces). */
 async function editorText(page: Page, selector: string): Promise<string> {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createExplorerHandler, EXAMPLE_TABS, EXPLORER_ASSETS_PATH, explorerAssetsExist } from '../../src/transport/explorer.js';
 import { ensureExplorerBuilt, launchChromium } from '../support/browser.js';
+import { cleanupList } from '../support/cleanup.js';
 
 // graphql 16 has no "exports" map: Node (and so graphql-ws) loads its CommonJS build while
 // Vite would hand this file the ESM one, and graphql refuses a schema from the other copy.
@@ -32,10 +33,8 @@ const settledEvent = {
   order: { id: 'ord-1', amount: '1999', balanceAfter: '8001', product: 'phone-topup' },
 };
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+const cleanups = cleanupList();
+afterAll(() => cleanups.run());
 
 /**
  * The explorer router alone, beside a stand-in GraphQL endpoint (HTTP and graphql-ws)
@@ -228,7 +227,9 @@ describe('explorer bundle', () => {
     cleanups.push(() => rmSync(empty, { recursive: true, force: true }));
     expect(explorerAssetsExist(empty)).toBe(false);
     const app = express().use(createExplorerHandler({ assetsDir: empty, exampleOperations: false }));
-    expect(await fetchPage(app)).toContain('npm run build');
+    const page = await fetchPageWithStatus(app);
+    expect(page.status).toBe(503);
+    expect(page.body).toContain('npm run build');
   });
 
   it('should offer example operations that are valid against the schema', () => {
@@ -239,12 +240,16 @@ describe('explorer bundle', () => {
 
 /** GETs /graphql as a browser from `app` on a throwaway port. */
 async function fetchPage(app: express.Express): Promise<string> {
+  return (await fetchPageWithStatus(app)).body;
+}
+
+async function fetchPageWithStatus(app: express.Express): Promise<{ status: number; body: string }> {
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = server.address() as AddressInfo;
     const response = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
-    return await response.text();
+    return { status: response.status, body: await response.text() };
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }

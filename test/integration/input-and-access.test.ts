@@ -1,10 +1,11 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupList } from '../support/cleanup.js';
 import { adminToken, errorCode, type GraphQLResponse, graphql, startInProcessGateway, token } from '../support/gateway.js';
 import { ACCOUNT, balanceOf, DEPOSIT, OPEN, openFundedAccount, orderInput, PLACE } from '../support/orders.js';
 import { createTestDatabase, deleteTopic, testKafkaBrokers, uniqueName } from '../support/resources.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups = cleanupList();
 let url: string;
 let admin: string;
 const account = uniqueName('acc');
@@ -26,9 +27,7 @@ beforeAll(async () => {
   await openFundedAccount(url, admin, other, 1000n);
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(() => cleanups.run());
 
 const ordersOf = async (id: string) => {
   const r = await graphql(url, `query($a: ID!) { orders(accountId: $a, first: 100) { edges { node { id } } } }`, { a: id }, admin);
@@ -140,7 +139,7 @@ describe('access rules', () => {
       'openAccount without accounts:write',
       () => token({ sub: 'alice', scope: ['orders:write'] }),
       OPEN,
-      () => ({ input: { owner: 'x', currency: 'USD' } }),
+      () => ({ input: { id: 'never-opened', owner: 'x', currency: 'USD' } }),
     ],
     [
       'deposit without accounts:write',
@@ -159,6 +158,7 @@ describe('access rules', () => {
     const response = await graphql(url, query, variables(), await makeToken());
     expect(errorCode(response)).toBe('FORBIDDEN');
     expect(await balanceOf(url, admin, account)).toBe(1000n);
+    expect((await graphql(url, ACCOUNT, { id: 'never-opened' }, admin)).data?.account).toBeNull();
     expect(await balanceOf(url, admin, other)).toBe(1000n);
   });
 

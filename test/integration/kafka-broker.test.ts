@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupList } from '../support/cleanup.js';
 import { createTestTopic, testKafka, uniqueName, waitFor } from '../support/resources.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+const cleanups = cleanupList();
+afterAll(() => cleanups.run());
 
 describe('the real Kafka broker', () => {
   it('should deliver every record once to each of two consumer groups, in partition order', async () => {

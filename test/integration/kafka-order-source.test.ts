@@ -18,16 +18,12 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     const publishedAt = Date.now();
     const ids = await env.publish(ordersFor(20));
     for (const s of subscribers) await s.until(20);
-    const firstDeliveryMs = Date.now() - publishedAt;
 
     for (const received of await drained(env, subscribers)) {
       expect(sorted(received)).toEqual(sorted(ids));
       expect(received.some((id) => before.includes(id))).toBe(false);
     }
     const [first] = subscribers;
-    const readyMs = (await first!.ready) - first!.subscribedAt;
-    console.info(`subscribe -> ready ${readyMs} ms; publish -> 20 events at 3 subscribers ${firstDeliveryMs} ms`);
-    expect(readyMs).toBeLessThan(5_000);
     const event = first!.events[0]!;
     expect(event.offset).toMatch(/^\d+$/);
     expect(event.publishedAt.getTime()).toBeGreaterThanOrEqual(publishedAt - 1_000);

@@ -1,12 +1,11 @@
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../../src/adapters/postgres/migrate.js';
+import { cleanupList } from '../support/cleanup.js';
 import { createTestDatabase } from '../support/resources.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+const cleanups = cleanupList();
+afterAll(() => cleanups.run());
 
 const tablesOf = async (url: string) => {
   const sql = postgres(url, { max: 1, onnotice: () => {} });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOrderSettledEvent } from '../../src/domain/order-event.js';
+import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { adminToken, graphql, startInProcessGateway } from '../support/gateway.js';
 import { startPrivateBroker } from '../support/local-kafka.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
@@ -7,7 +8,7 @@ import { createTestDatabase, deleteTopic, readTopic, testKafka, uniqueName, wait
 
 // A broker of this file's own: stopping the shared one would disturb the other test files.
 const PRIVATE_PORT = 19392;
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups = cleanupList();
 let broker: Awaited<ReturnType<typeof startPrivateBroker>>;
 let url: string;
 let admin: string;
@@ -27,12 +28,12 @@ beforeAll(async () => {
   readyz = async () => (await fetch(`${url}/readyz`)).status;
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(() => cleanups.run());
 
 describe('the outbox while Kafka is down', () => {
-  it('should keep settling orders, report not ready, and publish every one in commit order once Kafka is back', async () => {
+  it('should keep settling orders, report not ready, and publish every one in commit order once Kafka is back', {
+    timeout: PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
     const healthz = await fetch(`${url}/healthz`);
     expect(healthz.status).toBe(200);
     await waitFor('readyz to answer 200', async () => ((await readyz()) === 200 ? true : undefined));
@@ -68,7 +69,9 @@ describe('the outbox while Kafka is down', () => {
     }
   });
 
-  it('should start while Kafka is down, settle orders, and create the topic and publish them once Kafka answers', async () => {
+  it('should start while Kafka is down, settle orders, and create the topic and publish them once Kafka answers', {
+    timeout: PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
     await broker.stop();
     const db = await createTestDatabase();
     cleanups.push(db.drop);

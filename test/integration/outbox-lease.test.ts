@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyMigrations } from '../../src/adapters/postgres/migrate.js';
 import { createOutboxStore, LeaseLostError } from '../../src/adapters/postgres/outbox-store.js';
 import type { OutboxLease } from '../../src/ports/outbox.js';
+import { cleanupList } from '../support/cleanup.js';
 import { createTestDatabase, waitFor } from '../support/resources.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups = cleanupList();
 let url: string;
 let sql: postgres.Sql;
 
@@ -18,9 +19,7 @@ beforeAll(async () => {
   cleanups.push(() => sql.end());
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(() => cleanups.run());
 
 const relaySessions = () =>
   sql<
@@ -54,8 +53,9 @@ describe('the outbox relay lease on PostgreSQL', () => {
     expect(lease).not.toBeNull();
     expect((await lease.pending(10)).map((r) => r.key)).toContain('acc-1');
 
-    const [session] = await relaySessions();
-    await sql`select pg_terminate_backend(${session!.pid})`;
+    const [holderSession] = await sql<{ pid: number }[]>`
+      select pid from pg_locks where locktype = 'advisory' and objid = 724110002 and granted`;
+    await sql`select pg_terminate_backend(${holderSession!.pid})`;
     const successor = createOutboxStore(url, sql);
     const taken = await waitFor('the lock to be free for another store', () => successor.tryLease().then((l) => l ?? undefined));
     cleanups.push(() => taken.release());
@@ -66,6 +66,6 @@ describe('the outbox relay lease on PostgreSQL', () => {
     expect((await taken.pending(10)).map((r) => r.key)).toContain('acc-1');
     await lease.release();
     await taken.release();
-    expect(await relaySessions()).toHaveLength(0);
+    await waitFor('every relay session to end', async () => ((await relaySessions()).length === 0 ? true : undefined));
   });
 });

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { adminToken, graphql, startGatewayProcess } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
 import { createTestDatabase, deleteGroupsWithPrefix, deleteTopic, testKafka, testKafkaBrokers, uniqueName } from '../support/resources.js';
@@ -7,7 +8,7 @@ import { subscribe } from '../support/subscriber.js';
 
 // These processes run with NODE_ENV=production, as deployed: libraries change behaviour under NODE_ENV=test
 // (Apollo installs its own signal handlers only outside tests), and shutdown must work as it will in production.
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups = cleanupList();
 const topic = uniqueName('orders').replaceAll('_', '-');
 const prefix = uniqueName('shutdown').replaceAll('_', '-');
 let env: Record<string, string> & { DATABASE_URL: string; KAFKA_BROKERS: string; ORDERS_TOPIC: string };
@@ -27,9 +28,7 @@ beforeAll(async () => {
   };
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(() => cleanups.run());
 
 /** A port on 127.0.0.1 that nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -41,7 +40,7 @@ async function closedPort(): Promise<number> {
 }
 
 describe('the gateway process on SIGTERM and SIGINT', () => {
-  it('should close its subscribers, commit what they received, and exit 0 on SIGTERM', async () => {
+  it('should close its subscribers, commit what they received, and exit 0 on SIGTERM', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
     const gateway = await startGatewayProcess(env);
     cleanups.push(() => gateway.kill());
     const admin = await adminToken();
@@ -79,7 +78,7 @@ describe('the gateway process on SIGTERM and SIGINT', () => {
     }
   });
 
-  it('should exit 0 on SIGINT while Kafka is unreachable', async () => {
+  it('should exit 0 on SIGINT while Kafka is unreachable', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
     const gateway = await startGatewayProcess({ ...env, KAFKA_BROKERS: `127.0.0.1:${await closedPort()}` });
     cleanups.push(() => gateway.kill());
     expect(await gateway.kill('SIGINT')).toBe(0);

@@ -1,10 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOrderSettledEvent } from '../../src/domain/order-event.js';
+import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { adminToken, graphql, startGatewayProcess } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import { createTestDatabase, deleteTopic, readTopic, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
+import {
+  createTestDatabase,
+  deleteTopic,
+  type ReadRecord,
+  readTopic,
+  testKafkaBrokers,
+  uniqueName,
+  waitFor,
+} from '../support/resources.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups = cleanupList();
 const topic = uniqueName('orders').replaceAll('_', '-');
 let env: { DATABASE_URL: string; KAFKA_BROKERS: string; ORDERS_TOPIC: string };
 
@@ -15,14 +24,14 @@ beforeAll(async () => {
   env = { DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic };
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(() => cleanups.run());
 
 const ACTIVE = 'outbox relay is active on this process';
 
 describe('two gateway processes on one database', () => {
-  it('should run one relay, and the other should publish everything after the first is killed', async () => {
+  it('should run one relay, and the other should publish everything after the first is killed', {
+    timeout: PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
     const first = await startGatewayProcess(env);
     cleanups.push(() => first.kill());
     await waitFor('the first gateway to take the relay lease', () => (first.logged(ACTIVE) ? true : undefined));
@@ -46,7 +55,9 @@ describe('two gateway processes on one database', () => {
     for (let i = 0; i < 20; i++) placed.push(await place(second.url, `b-${i}`));
     await waitFor('the second gateway to take over the relay', () => (second.logged(ACTIVE) ? true : undefined), 30_000);
 
-    const records = await readTopic(topic, 40, { timeoutMs: 60_000, settleMs: 1000 });
+    // Repeats are allowed, so wait for 40 distinct orders rather than 40 records.
+    const distinctOrders = (records: readonly ReadRecord[]) => new Set(records.map((r) => parseOrderSettledEvent(r.value)?.order.id)).size;
+    const records = await readTopic(topic, 40, { until: (read) => distinctOrders(read) >= 40, timeoutMs: 60_000, settleMs: 1000 });
     const published = records.sort((x, y) => Number(x.offset) - Number(y.offset)).map((r) => parseOrderSettledEvent(r.value)?.order.id);
     // A repeat (same eventId) is allowed only for rows in flight at the kill; nothing may be lost or reordered.
     const firstSeen = published.filter((id, i) => published.indexOf(id) === i);

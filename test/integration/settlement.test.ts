@@ -2,11 +2,20 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOrderSettledEvent, toOrderSettledEvent } from '../../src/domain/order-event.js';
+import { cleanupList } from '../support/cleanup.js';
 import { adminToken, errorCode, type GraphQLResponse, graphql, startInProcessGateway } from '../support/gateway.js';
 import { balanceOf, DEPOSIT, OPEN, openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import { createTestDatabase, deleteTopic, readTopic, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
+import {
+  createTestDatabase,
+  deleteTopic,
+  type ReadRecord,
+  readTopic,
+  testKafkaBrokers,
+  uniqueName,
+  waitFor,
+} from '../support/resources.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups = cleanupList();
 let url: string;
 let admin: string;
 let topic: string;
@@ -25,9 +34,7 @@ beforeAll(async () => {
   cleanups.push(() => sql.end());
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(() => cleanups.run());
 
 describe('placeOrder', () => {
   it('should settle exactly the 37 of 100 concurrent orders the account can afford, and publish exactly those', async () => {
@@ -293,18 +300,14 @@ describe('the outbox relay', () => {
     const after = await blocked;
     expect(after.errors).toBeUndefined();
 
-    const records = await readTopic(topic, 1, { settleMs: 0 });
-    const slowOrders = await waitFor('both orders of the slow account on Kafka', async () => {
-      const all = (await readTopic(topic, records.length, { settleMs: 300 })).filter((r) => r.key === slow);
-      return all.length >= 2 ? all : undefined;
-    });
-    const inOffsetOrder = slowOrders
+    const slowOf = (records: readonly ReadRecord[]) => records.filter((r) => r.key === slow);
+    const fastOf = (records: readonly ReadRecord[]) => records.filter((r) => fast.includes(r.key));
+    const records = await readTopic(topic, 0, { until: (read) => slowOf(read).length >= 2 && fastOf(read).length >= 20, settleMs: 500 });
+    const inOffsetOrder = slowOf(records)
       .sort((a, b) => Number(a.offset) - Number(b.offset))
       .map((r) => parseOrderSettledEvent(r.value)?.order.id);
     expect(inOffsetOrder).toEqual([orderId, after.data?.placeOrder.id]);
-    const fastIds = (await readTopic(topic, 1, { settleMs: 300 }))
-      .filter((r) => fast.includes(r.key))
-      .map((r) => parseOrderSettledEvent(r.value)?.order.id);
+    const fastIds = fastOf(records).map((r) => parseOrderSettledEvent(r.value)?.order.id);
     expect(new Set(fastIds)).toEqual(new Set(quick));
     expect(fastIds).toHaveLength(20);
   });

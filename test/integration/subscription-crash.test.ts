@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { adminToken, graphql, startGatewayProcess } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
 import { createTestDatabase, deleteGroupsWithPrefix, deleteTopic, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
 import { subscribe, untilLive } from '../support/subscriber.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups = cleanupList();
 const topic = uniqueName('orders').replaceAll('_', '-');
 const prefix = uniqueName('crash').replaceAll('_', '-');
 let env: Record<string, string> & { DATABASE_URL: string; KAFKA_BROKERS: string; ORDERS_TOPIC: string };
@@ -17,12 +18,12 @@ beforeAll(async () => {
   env = { DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic, KAFKA_GROUP_PREFIX: prefix };
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+afterAll(() => cleanups.run());
 
 describe('a durable subscriber across a gateway crash', () => {
-  it('should have every order, with no gap, after the gateway serving it is killed mid-stream and it reconnects', async () => {
+  it('should have every order, with no gap, after the gateway serving it is killed mid-stream and it reconnects', {
+    timeout: PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
     const serving = await startGatewayProcess(env);
     cleanups.push(() => serving.kill());
     const placing = await startGatewayProcess(env);

@@ -66,7 +66,12 @@ export async function startGatewayProcess(env: GatewayEnv) {
       return port;
     },
     60_000,
-  );
+  ).catch(async (error: unknown) => {
+    // Never leave a process behind that no test will kill.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    throw error;
+  });
   return {
     url: `http://127.0.0.1:${listening}`,
     pid: child.pid,

@@ -17,9 +17,15 @@ export async function createTestTopic(
   const topic = uniqueName('test-topic').replaceAll('_', '-');
   const admin = testKafka(brokers).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
-  // kafkajs's own wait gives up when a busy KRaft broker briefly reports the new topic as unknown.
-  await untilTopicLed(admin, topic, partitions);
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
+    // kafkajs's own wait gives up when a busy KRaft broker briefly reports the new topic as unknown.
+    await untilTopicLed(admin, topic, partitions);
+  } catch (error) {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+    throw error;
+  }
   return {
     topic,
     async remove() {
@@ -75,7 +81,13 @@ export interface ReadRecord {
 export async function readTopic(
   topic: string,
   count: number,
-  options: { brokers?: string[]; timeoutMs?: number; settleMs?: number } = {},
+  options: {
+    brokers?: string[];
+    timeoutMs?: number;
+    settleMs?: number;
+    /** Read until this holds instead of until `count` records arrived. */
+    until?: (records: readonly ReadRecord[]) => boolean;
+  } = {},
 ): Promise<ReadRecord[]> {
   const kafka = testKafka(options.brokers);
   const groupId = uniqueName('reader');
@@ -104,9 +116,10 @@ export async function readTopic(
         });
       },
     });
+    const done = options.until ?? ((read) => read.length >= count);
     await waitFor(
-      `${count} records on ${topic} (have ${records.length})`,
-      () => (records.length >= count ? true : undefined),
+      `${options.until ? 'the expected records' : `${count} records`} on ${topic} (have ${records.length})`,
+      () => (done(records) ? true : undefined),
       options.timeoutMs ?? 30_000,
     );
     const settleUntil = Date.now() + (options.settleMs ?? 500);
@@ -122,11 +135,17 @@ export async function readTopic(
   }
 }
 
+/** Deletes a topic if the broker answers; a test's clean-up must not fail because its broker is already gone. */
 export async function deleteTopic(topic: string, brokers?: string[]): Promise<void> {
-  const admin = testKafka(brokers).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => {});
-  await admin.disconnect();
+  const admin = testKafka(brokers).admin({ retry: { retries: 1 } });
+  try {
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] });
+  } catch {
+    // nothing to delete, or no broker to delete it from
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /**

@@ -16,7 +16,10 @@ export interface ScratchDatabase {
 export async function createScratchDatabase(adminUrl: string, prefix: string): Promise<ScratchDatabase> {
   const name = uniqueName(prefix);
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
+  await admin.unsafe(`CREATE DATABASE ${name}`).catch(async (error: unknown) => {
+    await admin.end();
+    throw error;
+  });
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
