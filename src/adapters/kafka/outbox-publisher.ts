@@ -12,7 +12,15 @@ export function createOutboxPublisher(kafka: Kafka): RecordPublisher {
 
   const connected = async (): Promise<Producer> => {
     if (producer) return producer;
-    const created = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const created = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // kafkajs's own default for an idempotent producer: a retried request keeps its producer id and sequence
+      // numbers, so the broker drops a copy it already wrote. Only a non-retriable error reaches the relay, which
+      // then starts a new producer (whose resend may repeat a record, under the same eventId).
+      retry: { retries: Number.MAX_SAFE_INTEGER },
+    });
     try {
       await created.connect();
     } catch (error) {
