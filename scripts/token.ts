@@ -1,32 +1,52 @@
 /**
- * Mints an access token: npm run token -- --sub alice --scope "orders:write" --accounts acc-1,acc-2 [--ttl 3600]
- * Signs with AUTH_JWT_SECRET from the environment.
+ * Mints an access token: npm run -s token -- --sub alice --scope "orders:write" --accounts acc-1,acc-2 [--ttl 3600]
+ * Signs with AUTH_JWT_SECRET, or else with the secret `npm run dev` keeps in .cache/dev-auth-secret.
+ * Only the token goes to stdout.
  */
 import { parseArgs } from 'node:util';
 import { mintAccessToken } from '../src/adapters/auth/access-tokens.js';
 import { SCOPES } from '../src/domain/caller.js';
+import { devSecretFile, readDevSecret } from './dev-secret.js';
 
-const { values } = parseArgs({
-  options: {
-    sub: { type: 'string' },
-    scope: { type: 'string', default: '' },
-    accounts: { type: 'string' },
-    ttl: { type: 'string', default: '3600' },
-  },
-});
-const fail = (line: string): never => {
-  process.stderr.write(`token: ${line}\n`);
+const usage = 'usage: npm run -s token -- --sub <caller> [--scope "<scopes>"] [--accounts a,b] [--ttl <seconds>]';
+function fail(line: string): never {
+  process.stderr.write(`${line}\n`);
   process.exit(2);
-};
-const secret = process.env.AUTH_JWT_SECRET ?? fail("set AUTH_JWT_SECRET to the gateway's secret");
-const sub = values.sub ?? fail('--sub is required, e.g. --sub alice');
+}
+
+let values: { sub?: string; scope: string; accounts?: string; ttl: string };
+try {
+  ({ values } = parseArgs({
+    options: {
+      sub: { type: 'string' },
+      scope: { type: 'string', default: '' },
+      accounts: { type: 'string' },
+      ttl: { type: 'string', default: '3600' },
+    },
+  }));
+} catch {
+  fail(usage);
+}
+
+const sub = values.sub || fail(`token: --sub is required; ${usage}`);
 const scope = values.scope.split(/[\s,]+/).filter(Boolean);
 const unknown = scope.filter((s) => !(SCOPES as readonly string[]).includes(s));
-if (unknown.length > 0) fail(`unknown scope ${unknown.join(', ')}; use ${SCOPES.join(', ')}`);
-const ttl = Number(values.ttl);
-if (!Number.isInteger(ttl) || ttl <= 0) fail('--ttl must be a positive number of seconds');
+if (unknown.length > 0) fail(`token: unknown scope ${unknown.join(', ')}; use ${SCOPES.join(', ')}`);
+if (!/^[1-9]\d*$/.test(values.ttl)) fail('token: --ttl must be a positive whole number of seconds');
+
+let secret = process.env.AUTH_JWT_SECRET;
+let source = 'AUTH_JWT_SECRET';
+if (!secret) {
+  secret =
+    readDevSecret() ?? fail('token: set AUTH_JWT_SECRET to the gateway secret, or run `npm run dev` once to create a development one');
+  source = devSecretFile;
+  process.stderr.write(`token: AUTH_JWT_SECRET is unset; signing with ${devSecretFile}, the secret npm run dev uses\n`);
+}
+if (secret.length < 32) fail(`token: ${source} is shorter than 32 characters; the gateway would reject its tokens`);
+
 const accounts = values.accounts
   ?.split(',')
   .map((a) => a.trim())
   .filter(Boolean);
-process.stdout.write(`${await mintAccessToken(secret, { sub, scope, ...(accounts && { accounts }), expiresInSeconds: ttl })}\n`);
+const token = await mintAccessToken(secret, { sub, scope, ...(accounts && { accounts }), expiresInSeconds: Number(values.ttl) });
+process.stdout.write(`${token}\n`);

@@ -120,9 +120,10 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     for (let waitMs = 500; !shuttingDown; waitMs = Math.min(waitMs * 2, 10_000)) {
       try {
         const outcome = await ensureTopic(kafka, config.ORDERS_TOPIC, config.ORDERS_TOPIC_PARTITIONS);
-        logger.info({ topic: config.ORDERS_TOPIC, outcome }, 'orders topic is ready');
+        if (!shuttingDown) logger.info({ topic: config.ORDERS_TOPIC, outcome }, 'orders topic is ready');
         return;
       } catch (error) {
+        if (shuttingDown) return;
         logger.warn({ err: error, topic: config.ORDERS_TOPIC, retryInMs: waitMs }, 'could not create or check the orders topic; retrying');
         await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
       }

@@ -14,6 +14,9 @@ const integer = (min: number, max: number) =>
         .max(max, { error: `must be at most ${max}` }),
     );
 
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
+
 const flag = z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1');
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
@@ -51,7 +54,7 @@ function redactedUrl(value: string): string {
 /** Every environment variable the gateway reads, with its default. README's configuration table mirrors this. */
 const environmentSchema = z.object({
   /** `development` generates a JWT secret and prints a token; `production` masks error details. */
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  NODE_ENV: oneOf(['development', 'production', 'test']).default('production'),
   /** @default 4000 */
   PORT: integer(0, 65535).default(4000),
   /** @default 127.0.0.1 */
@@ -91,9 +94,9 @@ const environmentSchema = z.object({
   /** Serve GraphiQL at GET /graphql and allow introspection. @default true */
   EXPLORER_ENABLED: flag.default(true),
   /** pino level. @default info */
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` (one object per line) or `pretty` (for a terminal; `npm run dev` uses it). @default json */
-  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  LOG_FORMAT: oneOf(['json', 'pretty']).default('json'),
   /** Largest number of outbox rows one relay send publishes. @default 500 */
   RELAY_BATCH_SIZE: integer(1, 10000).default(500),
   /** Safety-net poll of the outbox when no NOTIFY arrives, and how often a standby relay tries to take over. @default 1000 */

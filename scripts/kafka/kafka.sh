@@ -38,8 +38,10 @@ fetch() {
   say "resolving Apache Kafka $version from Maven Central into $lib"
   rm -rf "$lib"
   mkdir -p "$lib"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$lib"
+  # -B and style.color keep colour codes out of logs; jansi.noreset stops the bare
+  # reset codes Debian's Maven 3.8 prints even in batch mode.
+  MAVEN_OPTS="${MAVEN_OPTS:-} -Djansi.noreset=true" mvn -q -B -Dstyle.color=never -f "$here/pom.xml" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib"
   touch "$lib/.complete"
 }
 

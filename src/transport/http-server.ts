@@ -95,9 +95,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     server,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
-        server.once('error', reject);
+        const fail = (error: NodeJS.ErrnoException) =>
+          reject(
+            error.code === 'EADDRINUSE'
+              ? new Error(`${host}:${port} is already in use: stop the process that holds it, or set PORT to a free port`)
+              : error,
+          );
+        server.once('error', fail);
         server.listen(port, host, () => {
-          server.off('error', reject);
+          server.off('error', fail);
           resolve(server.address() as AddressInfo);
         });
       }),

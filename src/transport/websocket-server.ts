@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { GraphQLSchema } from 'graphql';
 import { useServer as serveGraphqlWs } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -21,7 +22,17 @@ export interface WebSocketServerOptions {
 /** graphql-ws (`graphql-transport-ws`) on the HTTP server's port and path, authenticated at connection_init. */
 export function startWebSocketServer(options: WebSocketServerOptions): { close(): Promise<void>; connectionCount(): number } {
   const { httpServer, path, schema, services, authenticate, formatError, logger } = options;
-  const wss = new WebSocketServer({ server: httpServer, path, maxPayload: 1 << 20 });
+  // Upgrades are routed by hand rather than `{ server }`: ws would re-emit the HTTP server's own errors (a port in
+  // use, say), and graphql-ws answers those with a console.error that hides the real cause.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(request.url ?? '/', 'http://gateway').pathname !== path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
+  };
+  httpServer.on('upgrade', upgrade);
   const callers = new WeakMap<object, Caller>();
   const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
 
@@ -70,6 +81,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
 
   return {
     async close() {
+      httpServer.off('upgrade', upgrade);
       // Closes every socket with 1001, which returns() each subscription's generator.
       await disposable.dispose();
     },

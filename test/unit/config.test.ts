@@ -63,6 +63,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('should list the allowed values of a variable that takes one of a few', () => {
+    expect(() => loadConfig({ AUTH_JWT_SECRET: secret, LOG_FORMAT: 'xml' })).toThrow(
+      'invalid configuration: LOG_FORMAT must be one of json, pretty (got "xml")',
+    );
+  });
+
   it('should require AUTH_JWT_SECRET outside development', () => {
     expect(() => loadConfig({})).toThrow(/AUTH_JWT_SECRET/);
   });

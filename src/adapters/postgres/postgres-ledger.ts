@@ -85,7 +85,9 @@ export function createPostgresLedger(database: Pick<Database, 'db' | 'sql'>, ord
       const row = inserted[0] ?? (await db.query.accounts.findFirst({ where: eq(accounts.id, command.id) }));
       if (!row) throw new AppError('INTERNAL_SERVER_ERROR', 'account vanished after insert');
       // Opening the same id again is an idempotent retry only when it asks for the same account.
-      if (row.owner !== command.owner || row.currency !== command.currency) throw conflict(`account id ${command.id}`);
+      if (row.owner !== command.owner || row.currency !== command.currency) {
+        throw new AppError('IDEMPOTENCY_CONFLICT', `account ${command.id} already exists with another owner or currency`);
+      }
       return toAccount(row);
     },
 
