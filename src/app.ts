@@ -16,9 +16,10 @@ import { toSubscribeRequest } from './domain/subscription-request.js';
 import type { GatewayServices } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
 import { buildGatewaySchema } from './graphql/schema.js';
+import { gatewayValidationRules } from './graphql/validation-rules.js';
 import type { Logger } from './logger.js';
 import { createOutboxRelay } from './relay/outbox-relay.js';
-import { createExplorerHandler, explorerAssetsExist } from './transport/explorer.js';
+import { createExplorerHandler, createExplorerOffHandler, explorerAssetsExist } from './transport/explorer.js';
 import { healthRoutes } from './transport/health.js';
 import { createHttpServer } from './transport/http-server.js';
 import { metricsRoute } from './transport/metrics.js';
@@ -66,10 +67,10 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const authenticate = (header: unknown) => callerFromAuthorization(config.AUTH_JWT_SECRET, header);
   const formatError = createErrorFormatter(logger.child({ component: 'graphql' }));
   const schema = buildGatewaySchema();
+  const validationRules = gatewayValidationRules({ introspection: config.EXPLORER_ENABLED });
 
   let shuttingDown = false;
-  const explorerOn = config.EXPLORER_ENABLED && explorerAssetsExist(EXPLORER_ASSETS_DIR);
-  if (config.EXPLORER_ENABLED && !explorerOn) {
+  if (config.EXPLORER_ENABLED && !explorerAssetsExist(EXPLORER_ASSETS_DIR)) {
     logger.warn({ assetsDir: EXPLORER_ASSETS_DIR }, 'the GraphiQL explorer is not built: run `npm run build` to serve it');
   }
   const http = await createHttpServer({
@@ -77,7 +78,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     services,
     authenticate,
     formatError,
-    introspection: config.EXPLORER_ENABLED,
+    validationRules,
     logger: logger.child({ component: 'http' }),
     routes: [
       healthRoutes(
@@ -93,21 +94,20 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
         relayActive: () => (relay.isActive ? 1 : 0),
         websocketConnections: () => websockets.connectionCount(),
       }),
-      ...(explorerOn
-        ? [
-            createExplorerHandler({
-              assetsDir: EXPLORER_ASSETS_DIR,
-              exampleOperations: config.NODE_ENV === 'development',
-              ...(options.explorerToken && { initialHeaders: JSON.stringify({ Authorization: `Bearer ${options.explorerToken}` }) }),
-            }),
-          ]
-        : []),
+      config.EXPLORER_ENABLED
+        ? createExplorerHandler({
+            assetsDir: EXPLORER_ASSETS_DIR,
+            exampleOperations: config.NODE_ENV === 'development',
+            ...(options.explorerToken && { initialHeaders: JSON.stringify({ Authorization: `Bearer ${options.explorerToken}` }) }),
+          })
+        : createExplorerOffHandler(),
     ],
   });
   const websockets = startWebSocketServer({
     httpServer: http.server,
     path: '/graphql',
     schema,
+    validationRules,
     services,
     authenticate,
     formatError,

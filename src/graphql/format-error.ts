@@ -29,12 +29,15 @@ const CLIENT_CODES = new Set<string>([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
+/** Codes our scalars and validation rules put on GraphQLErrors, which Apollo may wrap under its own code. */
+const OWN_GRAPHQL_CODES = new Set(['BAD_USER_INPUT', 'QUERY_TOO_COMPLEX']);
+
 /** The innermost error we raised ourselves (an AppError, or a GraphQLError from a scalar), if any. */
 function ownError(error: unknown): AppError | GraphQLError | undefined {
   let current: unknown = unwrapResolverError(error);
   for (let depth = 0; depth < 5 && current; depth++) {
     if (current instanceof AppError) return current;
-    if (current instanceof GraphQLError && current.extensions.code === 'BAD_USER_INPUT') return current;
+    if (current instanceof GraphQLError && OWN_GRAPHQL_CODES.has(String(current.extensions.code))) return current;
     current = current instanceof GraphQLError ? current.originalError : undefined;
   }
   return undefined;
@@ -57,8 +60,12 @@ export function createErrorFormatter(logger: Logger) {
       return { ...base, message: own.message, extensions: { code: own.code, ...own.details } };
     }
     if (own instanceof GraphQLError) {
-      // A scalar rejected a literal or a variable: that is bad input, whatever phase caught it.
-      return { ...base, message: own.message, extensions: { code: 'BAD_USER_INPUT' } };
+      // A scalar rejected a value (bad input), or a limit refused the operation, whatever phase caught it.
+      return {
+        ...base,
+        message: own.message,
+        extensions: { code: own.extensions.code === 'QUERY_TOO_COMPLEX' ? 'QUERY_TOO_COMPLEX' : 'BAD_USER_INPUT' },
+      };
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && CLIENT_CODES.has(code) && code !== 'INTERNAL_SERVER_ERROR') {

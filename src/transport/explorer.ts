@@ -91,6 +91,26 @@ export function explorerAssetsExist(assetsDir: string): boolean {
   return existsSync(join(assetsDir, 'index.html'));
 }
 
+/** True for a browser asking for a page (`Accept` prefers `text/html`) rather than a GraphQL response. */
+function wantsPage(req: Request, res: Response): boolean {
+  res.vary('Accept');
+  return req.accepts(['application/graphql-response+json', 'application/json', 'text/html']) === 'text/html';
+}
+
+/** With the explorer turned off, a browser on `GET /graphql` is told so, instead of getting Apollo's CSRF refusal. */
+export function createExplorerOffHandler(): Router {
+  return express.Router().get('/graphql', (req, res, next) => {
+    if (!wantsPage(req, res)) {
+      next();
+      return;
+    }
+    res
+      .status(404)
+      .type('text/plain')
+      .send('The GraphiQL explorer is turned off on this gateway (EXPLORER_ENABLED=false). Send GraphQL requests with POST.\n');
+  });
+}
+
 /**
  * GraphiQL on `GET /graphql` for browsers (`Accept` prefers `text/html`) and its
  * assets under {@link EXPLORER_ASSETS_PATH}; every other request goes on to the
@@ -104,11 +124,10 @@ export function createExplorerHandler({ assetsDir, initialHeaders, exampleOperat
   const router = express.Router();
 
   router.get('/graphql', (req, res, next) => {
-    if (req.accepts(['application/graphql-response+json', 'application/json', 'text/html']) !== 'text/html') {
+    if (!wantsPage(req, res)) {
       next();
       return;
     }
-    res.vary('Accept');
     if (!explorerAssetsExist(assetsDir)) {
       res.status(503).type('text/plain').send('The GraphiQL explorer is not built: run `npm run build`.\n');
       return;

@@ -6,7 +6,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type Router } from 'express';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Caller } from '../domain/caller.js';
 import { isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
@@ -18,7 +18,8 @@ export interface HttpServerOptions {
   services: GatewayServices;
   authenticate: (authorization: unknown) => Promise<Caller | null>;
   formatError: ErrorFormatter;
-  introspection: boolean;
+  /** Added to GraphQL's own: operation limits, and introspection off with the explorer. */
+  validationRules: ValidationRule[];
   /** Mounted before GraphQL: health, metrics, the explorer. */
   routes: Router[];
   logger: Logger;
@@ -60,7 +61,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   const server = createServer(app);
   const apollo = new ApolloServer<GraphQLContext>({
     schema: options.schema,
-    introspection: options.introspection,
+    // Introspection is refused by our own rule, which names the setting; Apollo's would name Apollo's option.
+    introspection: true,
+    validationRules: options.validationRules,
     formatError: options.formatError,
     includeStacktraceInErrorResponses: false,
     // main.ts owns SIGTERM/SIGINT and stops everything in order. Apollo's own handler (on unless NODE_ENV=test)

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { GraphQLSchema } from 'graphql';
+import { type DocumentNode, GraphQLError, type GraphQLSchema, parse, specifiedRules, type ValidationRule, validate } from 'graphql';
 import { useServer as serveGraphqlWs } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Caller } from '../domain/caller.js';
@@ -13,15 +13,27 @@ export interface WebSocketServerOptions {
   httpServer: Server;
   path: string;
   schema: GraphQLSchema;
+  /** Added to GraphQL's own, as on HTTP. */
+  validationRules: readonly ValidationRule[];
   services: GatewayServices;
   authenticate: (authorization: unknown) => Promise<Caller | null>;
   formatError: ErrorFormatter;
   logger: Logger;
 }
 
+/** The error with a contract code: its own (QUERY_TOO_COMPLEX from our rules) or `fallback`. */
+function withCode(error: unknown, fallback: 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED'): GraphQLError {
+  const graphqlError = error instanceof GraphQLError ? error : new GraphQLError(String(error));
+  return new GraphQLError(graphqlError.message, {
+    ...(graphqlError.nodes && { nodes: graphqlError.nodes }),
+    extensions: { ...graphqlError.extensions, code: graphqlError.extensions.code ?? fallback },
+  });
+}
+
 /** graphql-ws (`graphql-transport-ws`) on the HTTP server's port and path, authenticated at connection_init. */
 export function startWebSocketServer(options: WebSocketServerOptions): { close(): Promise<void>; connectionCount(): number } {
-  const { httpServer, path, schema, services, authenticate, formatError, logger } = options;
+  const { httpServer, path, schema, validationRules, services, authenticate, formatError, logger } = options;
+  const rules = [...specifiedRules, ...validationRules];
   // Upgrades are routed by hand rather than `{ server }`: ws would re-emit the HTTP server's own errors (a port in
   // use, say), and graphql-ws answers those with a console.error that hides the real cause.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
@@ -41,6 +53,19 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
       schema,
       connectionInitWaitTimeout: 10_000,
       context: (ctx): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services }),
+      // graphql-ws would let a syntax error escape and close the whole socket with 4500, and sends validation
+      // errors without a code: parse and validate here, so each refusal ends only its own operation, with a code.
+      onSubscribe: (_ctx, _id, payload) => {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+        return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null };
+      },
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
         try {

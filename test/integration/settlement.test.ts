@@ -20,10 +20,12 @@ let url: string;
 let admin: string;
 let topic: string;
 let sql: postgres.Sql;
+let databaseUrl: string;
 
 beforeAll(async () => {
   const db = await createTestDatabase();
   cleanups.push(db.drop);
+  databaseUrl = db.url;
   topic = uniqueName('orders').replaceAll('_', '-');
   cleanups.push(() => deleteTopic(topic));
   const gateway = await startInProcessGateway({ DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic });
@@ -185,6 +187,32 @@ describe('requests GraphQL cannot read', () => {
     const body = (await response.json()) as GraphQLResponse;
     expect(body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
     expect(JSON.stringify(body)).not.toMatch(/stack|at \//);
+  });
+});
+
+describe('operation limits and the explorer switch', () => {
+  it('should refuse an operation over the cost limit with QUERY_TOO_COMPLEX, and run nothing of it', async () => {
+    const page = (i: number) => `p${i}: orders(accountId: "acc", first: 100) { edges { node { id amount } } }`;
+    const response = await graphql(url, `{ ${Array.from({ length: 20 }, (_, i) => page(i)).join(' ')} }`, {}, admin);
+    expect(errorCode(response)).toBe('QUERY_TOO_COMPLEX');
+    expect(response.data ?? null).toBeNull();
+  });
+
+  it('should, with EXPLORER_ENABLED=false, tell a browser the explorer is off and refuse introspection naming the setting', async () => {
+    const off = await startInProcessGateway({
+      DATABASE_URL: databaseUrl,
+      KAFKA_BROKERS: testKafkaBrokers().join(','),
+      ORDERS_TOPIC: topic,
+      EXPLORER_ENABLED: 'false',
+    });
+    cleanups.push(off.stop);
+    const page = await fetch(`${off.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain('EXPLORER_ENABLED=false');
+    const introspection = await graphql(off.url, '{ __schema { queryType { name } } }', {}, admin);
+    expect(errorCode(introspection)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(introspection.errors?.[0]?.message).toContain('EXPLORER_ENABLED=false');
+    expect((await graphql(off.url, '{ __typename }', {}, admin)).data).toEqual({ __typename: 'Query' });
   });
 });
 

@@ -183,6 +183,30 @@ describe('orderSettled over graphql-ws', () => {
     }
   });
 
+  it('should end only the operation that fails to parse, validate or stay within the limits, with its code', async () => {
+    const connection = connect(url, admin, { lazy: false });
+    cleanups.push(() => connection.close());
+    const cases: [string, string][] = [
+      ['subscription { orderSettled { order { id }', 'GRAPHQL_PARSE_FAILED'],
+      ['subscription { orderSettled { nope } }', 'GRAPHQL_VALIDATION_FAILED'],
+      [
+        `query { ${Array.from({ length: 20 }, (_, i) => `o${i}: orders(accountId: "a", first: 100) { edges { node { id } } }`).join(' ')} }`,
+        'QUERY_TOO_COMPLEX',
+      ],
+    ];
+    for (const [query, code] of cases) {
+      const refused = connection.run(query);
+      await waitFor(`error ${code}`, () => (refused.errors.length > 0 ? true : undefined));
+      expect(refused.errors[0]?.extensions?.code).toBe(code);
+    }
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1000n);
+    await placeOrders(account, 1, 'after-refusals');
+    const allowed = connection.subscribe({ filter: { accountId: account }, start: 'EARLIEST' });
+    await allowed.received(1);
+    expect(connection.closeCodes).toEqual([]);
+  });
+
   it('should refuse a cursor that was tampered with or belongs to another caller', async () => {
     const account = uniqueName('acc');
     await openFundedAccount(url, admin, account, 1000n);

@@ -34,6 +34,8 @@ export interface Connection {
   readonly closeCodes: number[];
   /** Starts an orderSettled subscription on this connection's socket. */
   subscribe(variables?: Record<string, unknown>): Subscriber;
+  /** Runs any operation on this connection's socket. */
+  run(query: string, variables?: Record<string, unknown>): Subscriber;
   /** Stops reading the socket, as a stalled client does: nothing arrives, and a close handshake cannot complete. */
   pauseReading(): void;
   resumeReading(): void;
@@ -63,6 +65,7 @@ export function connect(httpUrl: string, bearer: string | null, options: { lazy?
   return {
     closeCodes,
     subscribe: (variables = {}) => subscribeOn(client, closeCodes, variables),
+    run: (query, variables = {}) => subscribeOn(client, closeCodes, variables, query),
     pauseReading: () => tcp()?.pause(),
     resumeReading: () => tcp()?.resume(),
     async close() {
@@ -71,7 +74,7 @@ export function connect(httpUrl: string, bearer: string | null, options: { lazy?
   };
 }
 
-function subscribeOn(client: Client, closeCodes: number[], variables: Record<string, unknown>): Subscriber {
+function subscribeOn(client: Client, closeCodes: number[], variables: Record<string, unknown>, query = ORDER_SETTLED): Subscriber {
   const subscriber: Subscriber = {
     events: [],
     errors: [],
@@ -88,7 +91,7 @@ function subscribeOn(client: Client, closeCodes: number[], variables: Record<str
     },
   };
   const unsubscribe = client.subscribe<{ orderSettled: SettledEvent }>(
-    { query: ORDER_SETTLED, variables },
+    { query, variables },
     {
       next: (result) => {
         if (result.errors) subscriber.errors.push(...(result.errors as Subscriber['errors']));
