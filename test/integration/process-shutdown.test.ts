@@ -78,6 +78,20 @@ describe('the gateway process on SIGTERM and SIGINT', () => {
     }
   });
 
+  it('should stop at start-up with one line naming the address when the port is taken', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => holder.close(resolve)));
+    const { port } = holder.address() as { port: number };
+    const failed = await startGatewayProcess({ ...env, PORT: String(port) }).then(
+      () => 'started',
+      (error: Error) => error.message,
+    );
+    expect(failed).toMatch(/^gateway exited 1:/);
+    expect(failed).toContain(`127.0.0.1:${port} is already in use: stop the process that holds it, or set PORT to a free port`);
+    expect(failed).not.toContain('Internal error emitted on the WebSocket server');
+  });
+
   it('should exit 0 on SIGINT while Kafka is unreachable', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
     const gateway = await startGatewayProcess({ ...env, KAFKA_BROKERS: `127.0.0.1:${await closedPort()}` });
     cleanups.push(() => gateway.kill());

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { mintAccessToken, type TokenClaims } from '../../src/adapters/auth/access-tokens.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { waitFor } from './resources.js';
+import { GiveUp, waitFor } from './resources.js';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -62,7 +62,7 @@ export async function startGatewayProcess(env: GatewayEnv) {
   const listening = await waitFor(
     'the gateway process to listen',
     () => {
-      if (child.exitCode !== null) throw new Error(`gateway exited ${child.exitCode}:\n${lines.join('\n')}`);
+      if (child.exitCode !== null) throw new GiveUp(`gateway exited ${child.exitCode}:\n${lines.join('\n')}`);
       return port;
     },
     60_000,

@@ -48,6 +48,9 @@ async function untilTopicLed(admin: Admin, topic: string, partitions?: number): 
 /** Creates an empty database on the test server; the returned function drops it. */
 export const createTestDatabase = (): Promise<ScratchDatabase> => createScratchDatabase(inject('adminDatabaseUrl'), 'gkg_test');
 
+/** Thrown by a `waitFor` probe when waiting longer cannot help (a process exited): ends the wait at once. */
+export class GiveUp extends Error {}
+
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -57,6 +60,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       const value = await probe();
       if (value !== undefined) return value;
     } catch (error) {
+      if (error instanceof GiveUp) throw error;
       last = error;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
