@@ -11,6 +11,7 @@ import { createOutboxStore } from './adapters/postgres/outbox-store.js';
 import { createOutboxSignal } from './adapters/postgres/outbox-writer.js';
 import { createPostgresLedger } from './adapters/postgres/postgres-ledger.js';
 import type { Config } from './config.js';
+import type { Caller } from './domain/caller.js';
 import { createLedgerService } from './domain/ledger-service.js';
 import { toSubscribeRequest } from './domain/subscription-request.js';
 import type { GatewayServices } from './graphql/context.js';
@@ -23,6 +24,7 @@ import { createExplorerHandler, createExplorerOffHandler, explorerAssetsExist } 
 import { healthRoutes } from './transport/health.js';
 import { createHttpServer } from './transport/http-server.js';
 import { metricsRoute } from './transport/metrics.js';
+import { createRateLimiter } from './transport/rate-limiter.js';
 import { startWebSocketServer } from './transport/websocket-server.js';
 
 export const EXPLORER_ASSETS_DIR = fileURLToPath(new URL('../dist/explorer', import.meta.url));
@@ -65,6 +67,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     toSubscribeRequest,
   };
   const authenticate = (header: unknown) => callerFromAuthorization(config.AUTH_JWT_SECRET, header);
+  const rateLimiter = createRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST });
+  const admit = (caller: Caller) => rateLimiter.admit(caller.sub);
   const formatError = createErrorFormatter(logger.child({ component: 'graphql' }));
   const schema = buildGatewaySchema();
   const validationRules = gatewayValidationRules({ introspection: config.EXPLORER_ENABLED });
@@ -77,6 +81,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     schema,
     services,
     authenticate,
+    admit,
     formatError,
     validationRules,
     logger: logger.child({ component: 'http' }),
@@ -110,6 +115,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     validationRules,
     services,
     authenticate,
+    admit,
     formatError,
     logger: logger.child({ component: 'websocket' }),
   });

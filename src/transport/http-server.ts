@@ -8,7 +8,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Caller } from '../domain/caller.js';
-import { isAppError } from '../errors.js';
+import { type AppError, isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
@@ -17,6 +17,8 @@ export interface HttpServerOptions {
   schema: GraphQLSchema;
   services: GatewayServices;
   authenticate: (authorization: unknown) => Promise<Caller | null>;
+  /** Counts one operation of the caller; throws RATE_LIMITED when it is over its rate. */
+  admit: (caller: Caller) => void;
   formatError: ErrorFormatter;
   /** Added to GraphQL's own: operation limits, and introspection off with the explorer. */
   validationRules: ValidationRule[];
@@ -33,6 +35,12 @@ export interface HttpServer {
 }
 
 const MAX_BODY = '256kb';
+
+/** The HTTP status (and Retry-After) of an error raised before any resolver ran. */
+function httpHeadOf(error: AppError): { status: number; headers?: Map<string, string> } {
+  if (error.code !== 'RATE_LIMITED') return { status: 401 };
+  return { status: 429, headers: new Map([['retry-after', String(error.details.retryAfterSeconds)]]) };
+}
 
 /**
  * Errors raised before GraphQL runs (the body parser's, mostly), answered in GraphQL's error shape with a contract
@@ -83,10 +91,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
-          return { caller: await options.authenticate(req.headers.authorization), ...options.services };
+          const caller = await options.authenticate(req.headers.authorization);
+          if (caller) options.admit(caller);
+          return { caller, ...options.services };
         } catch (error) {
           if (!isAppError(error)) throw error;
-          throw new GraphQLError(error.message, { extensions: { code: error.code, http: { status: 401 } } });
+          throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: httpHeadOf(error) } });
         }
       },
     }),

@@ -17,6 +17,8 @@ export interface WebSocketServerOptions {
   validationRules: readonly ValidationRule[];
   services: GatewayServices;
   authenticate: (authorization: unknown) => Promise<Caller | null>;
+  /** Counts one operation of the caller; throws RATE_LIMITED when it is over its rate. */
+  admit: (caller: Caller) => void;
   formatError: ErrorFormatter;
   logger: Logger;
 }
@@ -32,7 +34,7 @@ function withCode(error: unknown, fallback: 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VA
 
 /** graphql-ws (`graphql-transport-ws`) on the HTTP server's port and path, authenticated at connection_init. */
 export function startWebSocketServer(options: WebSocketServerOptions): { close(): Promise<void>; connectionCount(): number } {
-  const { httpServer, path, schema, validationRules, services, authenticate, formatError, logger } = options;
+  const { httpServer, path, schema, validationRules, services, authenticate, admit, formatError, logger } = options;
   const rules = [...specifiedRules, ...validationRules];
   // Upgrades are routed by hand rather than `{ server }`: ws would re-emit the HTTP server's own errors (a port in
   // use, say), and graphql-ws answers those with a console.error that hides the real cause.
@@ -55,7 +57,14 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
       context: (ctx): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services }),
       // graphql-ws would let a syntax error escape and close the whole socket with 4500, and sends validation
       // errors without a code: parse and validate here, so each refusal ends only its own operation, with a code.
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, _id, payload) => {
+        const caller = callers.get(ctx);
+        try {
+          if (caller) admit(caller);
+        } catch (error) {
+          if (!isAppError(error)) throw error;
+          return [new GraphQLError(error.message, { originalError: error, extensions: { code: error.code } })];
+        }
         let document: DocumentNode;
         try {
           document = parse(payload.query);

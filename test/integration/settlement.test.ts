@@ -3,8 +3,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOrderSettledEvent, toOrderSettledEvent } from '../../src/domain/order-event.js';
 import { cleanupList } from '../support/cleanup.js';
-import { adminToken, errorCode, type GraphQLResponse, graphql, startInProcessGateway } from '../support/gateway.js';
-import { balanceOf, DEPOSIT, OPEN, openFundedAccount, orderInput, PLACE } from '../support/orders.js';
+import { adminToken, errorCode, type GraphQLResponse, graphql, startInProcessGateway, token } from '../support/gateway.js';
+import { ACCOUNT, balanceOf, DEPOSIT, OPEN, openFundedAccount, orderInput, PLACE } from '../support/orders.js';
 import {
   createTestDatabase,
   deleteTopic,
@@ -14,6 +14,7 @@ import {
   uniqueName,
   waitFor,
 } from '../support/resources.js';
+import { connect } from '../support/subscriber.js';
 
 const cleanups = cleanupList();
 let url: string;
@@ -213,6 +214,50 @@ describe('operation limits and the explorer switch', () => {
     expect(errorCode(introspection)).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(introspection.errors?.[0]?.message).toContain('EXPLORER_ENABLED=false');
     expect((await graphql(off.url, '{ __typename }', {}, admin)).data).toEqual({ __typename: 'Query' });
+  });
+});
+
+describe('per-caller rate limits', () => {
+  it('should refuse a caller over its rate with 429, RATE_LIMITED and retryAfterSeconds, changing nothing, and leave other callers alone', async () => {
+    const limited = await startInProcessGateway({
+      DATABASE_URL: databaseUrl,
+      KAFKA_BROKERS: testKafkaBrokers().join(','),
+      ORDERS_TOPIC: topic,
+      RATE_LIMIT_PER_SECOND: '1',
+      RATE_LIMIT_BURST: '3',
+    });
+    cleanups.push(limited.stop);
+    const account = uniqueName('acc');
+    await openFundedAccount(url, admin, account, 1000n);
+    const busy = await token({ sub: 'busy', scope: ['orders:write', 'accounts:write'] });
+    const post = (key: string) =>
+      fetch(`${limited.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${busy}` },
+        body: JSON.stringify({ query: PLACE, variables: { input: orderInput(account, 10, key) } }),
+      });
+    const responses = [];
+    for (let i = 0; i < 4; i++) responses.push(await post(`burst-${i}`));
+    expect(responses.slice(0, 3).map((r) => r.status)).toEqual([200, 200, 200]);
+    const refused = responses[3]!;
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    const body = (await refused.json()) as GraphQLResponse;
+    expect(body.errors?.[0]?.extensions).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
+    expect(await balanceOf(url, admin, account)).toBe(970n);
+    // Another caller on the same gateway still has its whole burst.
+    expect((await graphql(limited.url, ACCOUNT, { id: account }, admin)).data?.account.balance).toBe('970');
+
+    // Over a websocket, each operation counts; a refused one leaves the socket open.
+    const watcher = connect(limited.url, await token({ sub: 'watcher', scope: ['orders:read:all'] }), { lazy: false });
+    cleanups.push(() => watcher.close());
+    const allowed = [0, 1, 2].map(() => watcher.run('{ __typename }'));
+    await waitFor('three answers', () => (allowed.every((a) => a.completed) ? true : undefined));
+    expect(allowed.map((a) => a.errors)).toEqual([[], [], []]);
+    const fourth = watcher.run('{ __typename }');
+    await waitFor('the fourth to be refused', () => (fourth.errors.length > 0 ? true : undefined));
+    expect(fourth.errors[0]?.extensions).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
+    expect(watcher.closeCodes).toEqual([]);
   });
 });
 
