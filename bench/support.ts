@@ -59,6 +59,8 @@ export async function startGateway(env: Record<string, string>) {
         AUTH_JWT_SECRET: BENCH_SECRET,
         LOG_LEVEL: 'info',
         EXPLORER_ENABLED: 'false',
+        // One load-generating caller would hit the per-caller limit: a benchmark measures the gateway, not its limit.
+        RATE_LIMIT_PER_SECOND: '0',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
