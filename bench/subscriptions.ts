@@ -8,7 +8,17 @@ import { createClient } from 'graphql-ws';
 import { Kafka, logLevel } from 'kafkajs';
 import WebSocket from 'ws';
 import { mintAccessToken } from '../src/adapters/auth/access-tokens.js';
-import { BENCH_SECRET, graphqlCaller, KAFKA_BROKERS, percentile, printTable, startGateway, uniqueName, withDatabase } from './support.js';
+import {
+  BENCH_SECRET,
+  graphqlCaller,
+  KAFKA_BROKERS,
+  percentile,
+  printTable,
+  requireKafka,
+  startGateway,
+  uniqueName,
+  withDatabase,
+} from './support.js';
 
 const rate = Number(process.argv[2] ?? 100);
 const seconds = Number(process.argv[3] ?? 10);
@@ -17,6 +27,7 @@ const QUERY = 'subscription($f: OrderFilter, $s: String) { orderSettled(filter: 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
+  await requireKafka();
   await withDatabase(async (databaseUrl) => {
     const topic = uniqueName('bench-subs').replaceAll('_', '-');
     const prefix = uniqueName('bench').replaceAll('_', '-');

@@ -1,3 +1,4 @@
+import { brokerAnswers } from '../scripts/kafka/broker-answers.js';
 import { createScratchDatabase, uniqueName } from '../test/support/scratch.js';
 
 export const ADMIN_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -5,6 +6,21 @@ export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 export const BENCH_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789';
 
 export { uniqueName };
+
+/** Stops the run with one line when no broker of KAFKA_BROKERS answers, instead of a kafkajs stack trace later. */
+export async function requireKafka(): Promise<void> {
+  const brokers = KAFKA_BROKERS.split(',').map((b) => {
+    const [host = '', port = ''] = b.trim().split(/:(?=\d+$)/);
+    return { host, port: Number(port) };
+  });
+  const answering = await Promise.all(brokers.map((b) => brokerAnswers(b.port, b.host)));
+  if (!answering.includes(true)) {
+    process.stderr.write(
+      `bench: no Kafka broker answers at ${KAFKA_BROKERS}: start one with \`npm run kafka:start\`, or set KAFKA_BROKERS\n`,
+    );
+    process.exit(2);
+  }
+}
 
 export async function withDatabase<T>(work: (url: string) => Promise<T>): Promise<T> {
   const database = await createScratchDatabase(ADMIN_DATABASE_URL, 'gkg_bench');
@@ -66,6 +82,8 @@ export async function startGateway(env: Record<string, string>) {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  // However the run ends (a failure included), it must not leave its gateway running.
+  process.once('exit', () => child.kill('SIGKILL'));
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}`)));
     child.stdout.on('data', (chunk: Buffer) => {
