@@ -1,7 +1,7 @@
 import { logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { kafkaLogCreator } from '../../src/adapters/kafka/kafka-logger.js';
+import { kafkaLogCreator, REPEAT_WINDOW_MS } from '../../src/adapters/kafka/kafka-logger.js';
 
 function capture() {
   const lines: string[] = [];
@@ -33,6 +33,19 @@ describe('kafkajs log lines in pino', () => {
     });
     expect(line).not.toContain('"timestamp"');
     expect(line).not.toContain('"logger"');
+  });
+
+  it('should write a repeated line once per window, then say how many it left out', () => {
+    const { lines, logger } = capture();
+    let clock = 0;
+    const log = kafkaLogCreator(logger, () => clock)(logLevel.ERROR);
+    for (let i = 0; i < 5; i++) log(entry(logLevel.ERROR, 'Connection error: connect ECONNREFUSED'));
+    log(entry(logLevel.ERROR, 'another message'));
+    expect(lines).toHaveLength(2);
+    clock += REPEAT_WINDOW_MS;
+    log(entry(logLevel.ERROR, 'Connection error: connect ECONNREFUSED'));
+    expect(lines).toHaveLength(3);
+    expect(JSON.parse(lines[2]!)).toMatchObject({ msg: 'Connection error: connect ECONNREFUSED', repeated: 4 });
   });
 
   it('should map kafkajs levels to pino levels, INFO down to debug', () => {
