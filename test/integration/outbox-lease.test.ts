@@ -53,8 +53,11 @@ describe('the outbox relay lease on PostgreSQL', () => {
     expect(lease).not.toBeNull();
     expect((await lease.pending(10)).map((r) => r.key)).toContain('acc-1');
 
+    // Advisory locks are per database, but pg_locks lists every database's: other test files hold this key too.
     const [holderSession] = await sql<{ pid: number }[]>`
-      select pid from pg_locks where locktype = 'advisory' and objid = 724110002 and granted`;
+      select pid from pg_locks
+      where locktype = 'advisory' and objid = 724110002 and granted
+        and database = (select oid from pg_database where datname = current_database())`;
     await sql`select pg_terminate_backend(${holderSession!.pid})`;
     const successor = createOutboxStore(url, sql);
     const taken = await waitFor('the lock to be free for another store', () => successor.tryLease().then((l) => l ?? undefined));
