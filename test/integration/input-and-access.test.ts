@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupList } from '../support/cleanup.js';
 import { adminToken, errorCode, type GraphQLResponse, graphql, startInProcessGateway, token } from '../support/gateway.js';
 import { ACCOUNT, balanceOf, DEPOSIT, OPEN, openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import { createTestDatabase, deleteTopic, testKafkaBrokers, uniqueName } from '../support/resources.js';
+import { uniqueName } from '../support/resources.js';
+import { testGatewayEnv } from '../support/test-env.js';
 
 const cleanups = cleanupList();
 let url: string;
@@ -14,12 +15,9 @@ let databaseUrl: string;
 let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const topic = uniqueName('orders').replaceAll('_', '-');
-  cleanups.push(() => deleteTopic(topic));
-  databaseUrl = db.url;
-  gateway = await startInProcessGateway({ DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic });
+  const env = await testGatewayEnv(cleanups, 'access');
+  databaseUrl = env.DATABASE_URL;
+  gateway = await startInProcessGateway(env);
   cleanups.push(gateway.stop);
   url = gateway.url;
   admin = await adminToken();

@@ -3,29 +3,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { adminToken, graphql, startGatewayProcess } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import { createTestDatabase, deleteGroupsWithPrefix, deleteTopic, testKafka, testKafkaBrokers, uniqueName } from '../support/resources.js';
+import { testKafka, uniqueName } from '../support/resources.js';
 import { subscribe } from '../support/subscriber.js';
+import { type TestGatewayEnv, testGatewayEnv } from '../support/test-env.js';
 
 // These processes run with NODE_ENV=production, as deployed: libraries change behaviour under NODE_ENV=test
 // (Apollo installs its own signal handlers only outside tests), and shutdown must work as it will in production.
 const cleanups = cleanupList();
-const topic = uniqueName('orders').replaceAll('_', '-');
-const prefix = uniqueName('shutdown').replaceAll('_', '-');
-let env: Record<string, string> & { DATABASE_URL: string; KAFKA_BROKERS: string; ORDERS_TOPIC: string };
+let env: TestGatewayEnv;
+let topic: string;
+let prefix: string;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  cleanups.push(() => deleteTopic(topic));
-  cleanups.push(() => deleteGroupsWithPrefix(`${prefix}.`));
-  env = {
-    NODE_ENV: 'production',
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: testKafkaBrokers().join(','),
-    ORDERS_TOPIC: topic,
-    KAFKA_GROUP_PREFIX: prefix,
-    SHUTDOWN_TIMEOUT_MS: '5000',
-  };
+  env = await testGatewayEnv(cleanups, 'shutdown', { NODE_ENV: 'production', SHUTDOWN_TIMEOUT_MS: '5000' });
+  topic = env.ORDERS_TOPIC;
+  prefix = env.KAFKA_GROUP_PREFIX;
 });
 
 afterAll(() => cleanups.run());

@@ -3,25 +3,16 @@ import { parseOrderSettledEvent } from '../../src/domain/order-event.js';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { adminToken, graphql, startGatewayProcess } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import {
-  createTestDatabase,
-  deleteTopic,
-  type ReadRecord,
-  readTopic,
-  testKafkaBrokers,
-  uniqueName,
-  waitFor,
-} from '../support/resources.js';
+import { type ReadRecord, readTopic, uniqueName, waitFor } from '../support/resources.js';
+import { type TestGatewayEnv, testGatewayEnv } from '../support/test-env.js';
 
 const cleanups = cleanupList();
-const topic = uniqueName('orders').replaceAll('_', '-');
-let env: { DATABASE_URL: string; KAFKA_BROKERS: string; ORDERS_TOPIC: string };
+let env: TestGatewayEnv;
+let topic: string;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  cleanups.push(() => deleteTopic(topic));
-  env = { DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic };
+  env = await testGatewayEnv(cleanups, 'failover');
+  topic = env.ORDERS_TOPIC;
 });
 
 afterAll(() => cleanups.run());

@@ -5,16 +5,9 @@ import { parseOrderSettledEvent, toOrderSettledEvent } from '../../src/domain/or
 import { cleanupList } from '../support/cleanup.js';
 import { adminToken, errorCode, type GraphQLResponse, graphql, startInProcessGateway, token } from '../support/gateway.js';
 import { ACCOUNT, balanceOf, DEPOSIT, OPEN, openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import {
-  createTestDatabase,
-  deleteTopic,
-  type ReadRecord,
-  readTopic,
-  testKafkaBrokers,
-  uniqueName,
-  waitFor,
-} from '../support/resources.js';
+import { type ReadRecord, readTopic, uniqueName, waitFor } from '../support/resources.js';
 import { connect } from '../support/subscriber.js';
+import { type TestGatewayEnv, testGatewayEnv } from '../support/test-env.js';
 
 const cleanups = cleanupList();
 let url: string;
@@ -22,18 +15,17 @@ let admin: string;
 let topic: string;
 let sql: postgres.Sql;
 let databaseUrl: string;
+let env: TestGatewayEnv;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  databaseUrl = db.url;
-  topic = uniqueName('orders').replaceAll('_', '-');
-  cleanups.push(() => deleteTopic(topic));
-  const gateway = await startInProcessGateway({ DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic });
+  env = await testGatewayEnv(cleanups, 'settlement');
+  databaseUrl = env.DATABASE_URL;
+  topic = env.ORDERS_TOPIC;
+  const gateway = await startInProcessGateway(env);
   cleanups.push(gateway.stop);
   url = gateway.url;
   admin = await adminToken();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
   cleanups.push(() => sql.end());
 });
 
@@ -200,12 +192,7 @@ describe('operation limits and the explorer switch', () => {
   });
 
   it('should, with EXPLORER_ENABLED=false, tell a browser the explorer is off and refuse introspection naming the setting', async () => {
-    const off = await startInProcessGateway({
-      DATABASE_URL: databaseUrl,
-      KAFKA_BROKERS: testKafkaBrokers().join(','),
-      ORDERS_TOPIC: topic,
-      EXPLORER_ENABLED: 'false',
-    });
+    const off = await startInProcessGateway({ ...env, EXPLORER_ENABLED: 'false' });
     cleanups.push(off.stop);
     const page = await fetch(`${off.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(404);
@@ -219,13 +206,7 @@ describe('operation limits and the explorer switch', () => {
 
 describe('per-caller rate limits', () => {
   it('should refuse a caller over its rate with 429, RATE_LIMITED and retryAfterSeconds, changing nothing, and leave other callers alone', async () => {
-    const limited = await startInProcessGateway({
-      DATABASE_URL: databaseUrl,
-      KAFKA_BROKERS: testKafkaBrokers().join(','),
-      ORDERS_TOPIC: topic,
-      RATE_LIMIT_PER_SECOND: '1',
-      RATE_LIMIT_BURST: '3',
-    });
+    const limited = await startInProcessGateway({ ...env, RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '3' });
     cleanups.push(limited.stop);
     const account = uniqueName('acc');
     await openFundedAccount(url, admin, account, 1000n);

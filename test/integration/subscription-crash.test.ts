@@ -2,20 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { adminToken, graphql, startGatewayProcess } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import { createTestDatabase, deleteGroupsWithPrefix, deleteTopic, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
+import { uniqueName, waitFor } from '../support/resources.js';
 import { subscribe, untilLive } from '../support/subscriber.js';
+import { type TestGatewayEnv, testGatewayEnv } from '../support/test-env.js';
 
 const cleanups = cleanupList();
-const topic = uniqueName('orders').replaceAll('_', '-');
-const prefix = uniqueName('crash').replaceAll('_', '-');
-let env: Record<string, string> & { DATABASE_URL: string; KAFKA_BROKERS: string; ORDERS_TOPIC: string };
+let env: TestGatewayEnv;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  cleanups.push(() => deleteTopic(topic));
-  cleanups.push(() => deleteGroupsWithPrefix(`${prefix}.`));
-  env = { DATABASE_URL: db.url, KAFKA_BROKERS: testKafkaBrokers().join(','), ORDERS_TOPIC: topic, KAFKA_GROUP_PREFIX: prefix };
+  env = await testGatewayEnv(cleanups, 'crash');
 });
 
 afterAll(() => cleanups.run());

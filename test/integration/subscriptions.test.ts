@@ -2,36 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupList } from '../support/cleanup.js';
 import { adminToken, graphql, startInProcessGateway, token } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
-import {
-  createTestDatabase,
-  deleteGroupsWithPrefix,
-  deleteTopic,
-  observeFor,
-  testKafka,
-  testKafkaBrokers,
-  uniqueName,
-  waitFor,
-} from '../support/resources.js';
+import { observeFor, testKafka, uniqueName, waitFor } from '../support/resources.js';
 import { connect, type Subscriber, subscribe, untilLive } from '../support/subscriber.js';
+import { testGatewayEnv } from '../support/test-env.js';
 
 const cleanups = cleanupList();
-const topic = uniqueName('orders').replaceAll('_', '-');
-const prefix = uniqueName('gqltest').replaceAll('_', '-');
+let prefix: string;
 let url: string;
 let admin: string;
 let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  cleanups.push(() => deleteTopic(topic));
-  cleanups.push(() => deleteGroupsWithPrefix(`${prefix}.`));
-  gateway = await startInProcessGateway({
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: testKafkaBrokers().join(','),
-    ORDERS_TOPIC: topic,
-    KAFKA_GROUP_PREFIX: prefix,
-  });
+  const env = await testGatewayEnv(cleanups, 'subscriptions');
+  prefix = env.KAFKA_GROUP_PREFIX;
+  gateway = await startInProcessGateway(env);
   cleanups.push(gateway.stop);
   url = gateway.url;
   admin = await adminToken();

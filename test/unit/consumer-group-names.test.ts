@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { durableGroupId, ephemeralGroupId } from '../../src/adapters/kafka/consumer-group-names.js';
-import { isAppError } from '../../src/errors.js';
+import { appErrorOf } from '../support/app-errors.js';
 
-const codeOf = (run: () => unknown): string | undefined => {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    return isAppError(error) ? error.code : 'not an AppError';
-  }
-};
+const codeOf = (run: () => unknown) => appErrorOf(run)?.code;
 
 describe('consumer group names', () => {
   it('should name a durable group <prefix>.<sub>.<subscriberId> and an ephemeral one <prefix>.ephemeral.<uuid>', () => {

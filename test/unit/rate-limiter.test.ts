@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type AppError, isAppError } from '../../src/errors.js';
 import { createRateLimiter } from '../../src/transport/rate-limiter.js';
+import { appErrorOf } from '../support/app-errors.js';
 
-const refusal = (run: () => void): AppError | undefined => {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    if (isAppError(error)) return error;
-    throw error;
-  }
-};
+const refusal = appErrorOf;
 
 describe('the per-caller rate limiter', () => {
   it('should allow a burst, then one operation per 1/rate seconds, telling when to retry', () => {

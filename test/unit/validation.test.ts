@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { boundedText, idempotencyKey } from '../../src/domain/validation.js';
-import { isAppError } from '../../src/errors.js';
+import { appErrorOf } from '../support/app-errors.js';
 
-const codeOf = (run: () => unknown): string | undefined => {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    return isAppError(error) ? error.code : 'not an AppError';
-  }
-};
+const codeOf = (run: () => unknown) => appErrorOf(run)?.code;
 
 describe('text inputs', () => {
   it.each([
