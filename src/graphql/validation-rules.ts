@@ -31,34 +31,54 @@ interface Measure {
 function pageSizeOf(field: FieldNode): number {
   const first = field.arguments?.find((argument) => argument.name.value === 'first');
   if (!first) return field.selectionSet && field.name.value === 'orders' ? DEFAULT_PAGE : 1;
-  if (first.value.kind === Kind.INT) return Math.min(Number(first.value.value), LARGEST_PAGE);
+  // A negative or zero `first` is refused when resolved; here it must not shrink the estimate.
+  if (first.value.kind === Kind.INT) return Math.max(1, Math.min(Number(first.value.value), LARGEST_PAGE));
   return LARGEST_PAGE;
 }
 
-function measure(
-  selectionSet: SelectionSetNode,
-  fragment: (name: string) => FragmentDefinitionNode | null | undefined,
-  seen: ReadonlySet<string>,
-): Measure {
-  let depth = 0;
-  let cost = 0;
-  for (const selection of selectionSet.selections) {
-    let inner: Measure = { depth: 0, cost: 0 };
-    if (selection.kind === Kind.FIELD) {
-      // Introspection is bounded by the schema itself; GraphiQL's own query is deep.
-      if (selection.name.value.startsWith('__')) continue;
-      const children = selection.selectionSet ? measure(selection.selectionSet, fragment, seen) : { depth: 0, cost: 0 };
-      inner = { depth: children.depth + 1, cost: 1 + pageSizeOf(selection) * children.cost };
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      inner = measure(selection.selectionSet, fragment, seen);
-    } else {
-      const definition = seen.has(selection.name.value) ? undefined : fragment(selection.name.value);
-      if (definition) inner = measure(definition.selectionSet, fragment, new Set([...seen, selection.name.value]));
+/**
+ * Measures selection sets, each named fragment once however often it is spread (a fragment spreading
+ * another twice, nested, would otherwise cost exponential time). Cycles are invalid GraphQL and are
+ * refused by the spec's own rule; here a fragment met again while being measured counts as nothing.
+ */
+class OperationMeasure {
+  readonly #fragments = new Map<string, Measure>();
+  readonly #measuring = new Set<string>();
+
+  constructor(private readonly fragment: (name: string) => FragmentDefinitionNode | null | undefined) {}
+
+  of(selectionSet: SelectionSetNode): Measure {
+    let depth = 0;
+    let cost = 0;
+    for (const selection of selectionSet.selections) {
+      let inner: Measure = { depth: 0, cost: 0 };
+      if (selection.kind === Kind.FIELD) {
+        // Introspection is bounded by the schema itself; GraphiQL's own query is deep.
+        if (selection.name.value.startsWith('__')) continue;
+        const children = selection.selectionSet ? this.of(selection.selectionSet) : { depth: 0, cost: 0 };
+        inner = { depth: children.depth + 1, cost: 1 + pageSizeOf(selection) * children.cost };
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        inner = this.of(selection.selectionSet);
+      } else {
+        inner = this.#spread(selection.name.value);
+      }
+      depth = Math.max(depth, inner.depth);
+      cost += inner.cost;
     }
-    depth = Math.max(depth, inner.depth);
-    cost += inner.cost;
+    return { depth, cost };
   }
-  return { depth, cost };
+
+  #spread(name: string): Measure {
+    const known = this.#fragments.get(name);
+    if (known) return known;
+    const definition = this.#measuring.has(name) ? undefined : this.fragment(name);
+    if (!definition) return { depth: 0, cost: 0 };
+    this.#measuring.add(name);
+    const measured = this.of(definition.selectionSet);
+    this.#measuring.delete(name);
+    this.#fragments.set(name, measured);
+    return measured;
+  }
 }
 
 const tooComplex = (message: string) => new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX' } });
@@ -67,7 +87,7 @@ const tooComplex = (message: string) => new GraphQLError(message, { extensions: 
 export function operationLimitsRule(limits: OperationLimits = DEFAULT_LIMITS): ValidationRule {
   return (context: ValidationContext): ASTVisitor => ({
     OperationDefinition(operation) {
-      const { depth, cost } = measure(operation.selectionSet, (name) => context.getFragment(name), new Set());
+      const { depth, cost } = new OperationMeasure((name) => context.getFragment(name)).of(operation.selectionSet);
       if (depth > limits.maxDepth) {
         context.reportError(tooComplex(`the operation nests ${depth} fields deep; the limit is ${limits.maxDepth}`));
       }

@@ -40,7 +40,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
   // use, say), and graphql-ws answers those with a console.error that hides the real cause.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
   const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(request.url ?? '/', 'http://gateway').pathname !== path) {
+    // Compared as text: parsing a hostile request line as a URL can throw, and nothing above this listener catches.
+    if ((request.url ?? '').split('?')[0] !== path) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -108,7 +109,11 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
         if (ctx.extra.socket.readyState !== WebSocket.OPEN) throw new Error('the socket is closing');
         return result.errors ? { ...result, errors: formatGraphQLErrors(formatError, result.errors) as never } : undefined;
       },
-      onError: (_ctx, _id, _payload, errors) => formatGraphQLErrors(formatError, errors) as never,
+      // Errors for a socket that is closing are never sent: not formatting them keeps them out of the error log.
+      onError: (ctx, _id, _payload, errors) =>
+        ctx.extra.socket.readyState === WebSocket.OPEN
+          ? (formatGraphQLErrors(formatError, errors) as never)
+          : [new GraphQLError('the socket is closing')],
     },
     wss,
   );

@@ -1,3 +1,4 @@
+import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupList } from '../support/cleanup.js';
 import { adminToken, graphql, startInProcessGateway, token } from '../support/gateway.js';
@@ -267,6 +268,26 @@ describe('orderSettled over graphql-ws', () => {
       () => (placed.every((id) => seen().has(id)) ? true : undefined),
       20_000,
     );
+  });
+
+  it('should answer a websocket upgrade with a request line that is not a URL with 404, and keep serving', async () => {
+    const { port } = new URL(url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection({ host: '127.0.0.1', port: Number(port) }, () => {
+        socket.write(
+          'GET http://[/graphql HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+            'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        );
+      });
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString();
+      });
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 404/);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 
   it('should close the socket with 4401 at connection_init without a valid token', async () => {

@@ -30,6 +30,17 @@ describe('operation limits', () => {
     expect(codes('{ orders { edges { node { id } } } }')).toEqual([]);
   });
 
+  it('should not let a negative or zero `first` shrink the estimate', () => {
+    expect(codes('{ orders(first: -2147483648) { edges { node { id } } } }')).toEqual([]);
+    const pages = Array.from({ length: 3 }, (_, i) => `p${i}: orders(first: 40) { edges { node { id } } }`).join(' ');
+    expect(codes(`{ ${pages} n: orders(first: -2147483648) { edges { node { id } } } }`)).toEqual(['QUERY_TOO_COMPLEX']);
+  });
+
+  it('should measure each fragment once, so fragments spreading each other twice cannot stall validation', () => {
+    const chain = Array.from({ length: 60 }, (_, i) => `fragment F${i} on Node { ...F${i + 1} ...F${i + 1} }`).join(' ');
+    expect(codes(`{ node { ...F0 } } ${chain} fragment F60 on Node { id }`)).toEqual(['QUERY_TOO_COMPLEX']);
+  });
+
   it('should add up aliases', () => {
     const aliases = Array.from({ length: 30 }, (_, i) => `a${i}: node { id child { id } }`).join(' ');
     expect(codes(`{ ${aliases} }`)).toEqual(['QUERY_TOO_COMPLEX']);
