@@ -5,22 +5,21 @@ import type { PendingRecord, RecordPublisher } from '../../ports/outbox.js';
 /**
  * Sends outbox records with kafkajs's idempotent producer: acks from all
  * in-sync replicas, one request in flight, so a partition's records land in
- * the order given and a retried request is not written twice.
+ * the order given and a request kafkajs retries is not written twice.
+ *
+ * kafkajs's retries are bounded (the client's): a send that keeps failing
+ * (a missing topic, too few replicas) must end, so the relay can back off,
+ * report it, and stop. kafkajs warns that this "may invalidate EoS": a send
+ * the relay repeats with a new producer may write a record twice, under the
+ * same eventId, which consumers drop.
  */
 export function createOutboxPublisher(kafka: Kafka): RecordPublisher {
   let producer: Producer | null = null;
+  let abandon: ((reason: Error) => void) | undefined;
 
   const connected = async (): Promise<Producer> => {
     if (producer) return producer;
-    const created = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // kafkajs's own default for an idempotent producer: a retried request keeps its producer id and sequence
-      // numbers, so the broker drops a copy it already wrote. Only a non-retriable error reaches the relay, which
-      // then starts a new producer (whose resend may repeat a record, under the same eventId).
-      retry: { retries: Number.MAX_SAFE_INTEGER },
-    });
+    const created = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     try {
       await created.connect();
     } catch (error) {
@@ -31,7 +30,9 @@ export function createOutboxPublisher(kafka: Kafka): RecordPublisher {
     return created;
   };
 
+  // A send inside kafkajs's retries does not end when its producer disconnects: reset and close abandon it.
   const drop = async () => {
+    abandon?.(new Error('the outbox producer was closed while sending; the records stay pending'));
     const current = producer;
     producer = null;
     await current?.disconnect().catch(() => {});
@@ -42,13 +43,22 @@ export function createOutboxPublisher(kafka: Kafka): RecordPublisher {
       const byTopic = new Map<string, PendingRecord[]>();
       for (const record of records) byTopic.set(record.topic, [...(byTopic.get(record.topic) ?? []), record]);
       const sender = await connected();
-      await sender.sendBatch({
+      const sending = sender.sendBatch({
         acks: -1,
         topicMessages: [...byTopic].map(([topic, list]) => ({
           topic,
           messages: list.map((r) => ({ key: r.key, value: r.value, headers: { 'content-type': CLOUDEVENT_CONTENT_TYPE } })),
         })),
       });
+      sending.catch(() => {}); // settled later than an abandonment, if at all
+      const abandoned = new Promise<never>((_, reject) => {
+        abandon = reject;
+      });
+      try {
+        await Promise.race([sending, abandoned]);
+      } finally {
+        abandon = undefined;
+      }
     },
     reset: drop,
     close: drop,
