@@ -87,7 +87,7 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     expect(sorted([...events.slice(0, cut).map((e) => e.eventId), ...received!])).toEqual(sorted(ids));
   });
 
-  it('should still start at a cursor when kafkajs loses the seek and fetches from the committed offset', async ({ env }) => {
+  it('should still start at a cursor when kafkajs loses seeks, twice, and fetches from the committed offset', async ({ env }) => {
     const ids = await env.publish(ordersFor(12));
     const durable = { caller: recon, subscriberId: 'lost-seek', filter: {} } as const;
     const first = subscribe(env.source(), { ...durable, start: { kind: 'EARLIEST' } });
@@ -96,7 +96,7 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
 
     // The group's offsets now stand past the events it acknowledged; the cursor points back to the fifth.
     const cut = 4;
-    const resumed = subscribe(env.source({ kafka: losingFirstSeeks(testKafka()) }), {
+    const resumed = subscribe(env.source({ kafka: losingSeeks(testKafka(), 2) }), {
       ...durable,
       start: { kind: 'AFTER_CURSOR', cursor: events[cut - 1]!.cursor },
     });
@@ -146,20 +146,21 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
 });
 
 /**
- * A real kafkajs client whose consumers drop the first seek of each partition: what kafkajs itself does when the
+ * A real kafkajs client whose consumers drop the first `count` seeks of each partition: what kafkajs itself does when the
  * offset commit that applies a seek fails (it forgets the seek and fetches from the committed offset).
  */
-function losingFirstSeeks(kafka: Kafka): Kafka {
+function losingSeeks(kafka: Kafka, count: number): Kafka {
   return new Proxy(kafka, {
     get(target, property, receiver) {
       if (property !== 'consumer') return Reflect.get(target, property, receiver);
       return (...args: Parameters<Kafka['consumer']>): Consumer => {
         const consumer = target.consumer(...args);
         const seek = consumer.seek.bind(consumer);
-        const dropped = new Set<number>();
+        const dropped = new Map<number, number>();
         consumer.seek = (position) => {
-          if (dropped.has(position.partition)) return seek(position);
-          dropped.add(position.partition);
+          const dropsSoFar = dropped.get(position.partition) ?? 0;
+          if (dropsSoFar >= count) return seek(position);
+          dropped.set(position.partition, dropsSoFar + 1);
         };
         return consumer;
       };

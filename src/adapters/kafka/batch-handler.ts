@@ -21,7 +21,7 @@ export interface BatchHandlerOptions {
   /** Counts group joins. After a rejoin mid-batch the partition may be another member's: resolve nothing more. */
   readonly joins: () => number;
   /** False to pass over a batch untouched (it is fetched again), e.g. while a start position is re-applied. */
-  readonly admit: (partition: number, fetchedOffset: bigint | undefined) => boolean;
+  readonly admit: (partition: number, fetchedOffset: bigint | undefined) => Promise<boolean>;
 }
 
 const SKIPPED: Offer = { acked: Promise.resolve(true), isAcked: () => true, withdraw: () => {} };
@@ -38,7 +38,7 @@ export function createBatchHandler(options: BatchHandlerOptions): (payload: Each
     // Having given up (say on a rebalance), pass over the fetch's other batches so kafkajs can rejoin at once.
     if (gaveUpInFetch === options.fetchNumber()) return;
     try {
-      if (!options.admit(payload.batch.partition, fetchedOffsetOf(payload.batch))) return;
+      if (!(await options.admit(payload.batch.partition, fetchedOffsetOf(payload.batch)))) return;
       if (!(await handleBatch(options, payload))) gaveUpInFetch = options.fetchNumber();
     } catch (error) {
       options.logger.error({ err: error, partition: payload.batch.partition }, 'failed to handle a batch of settled orders');

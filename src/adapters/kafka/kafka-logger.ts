@@ -15,7 +15,7 @@ export function kafkaLogCreator(logger: Logger, now: () => number = Date.now): l
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
-      const key = `${level}|${namespace}|${message}|${String(extra.broker ?? '')}`;
+      const key = `${level}|${namespace}|${message}|${String(extra.broker ?? '')}|${String(extra.groupId ?? '')}`;
       const at = now();
       const seen = recent.get(key);
       if (seen && at - seen.since < REPEAT_WINDOW_MS) {

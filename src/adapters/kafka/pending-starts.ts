@@ -8,16 +8,16 @@ export type StartVerdict =
  * The start positions (seeks) a subscription has not yet seen applied. kafkajs
  * forgets a seek whose offset commit failed and then reads on from the group's
  * committed offset, which can skip records: so a start counts as applied only
- * once a batch was fetched from exactly that offset. A partition is re-seeked
- * once; a second miss means the offset left the log (retention), and reading
- * on from where Kafka put it is all there is.
+ * once a batch was fetched from exactly that offset, and is sought again until
+ * then. Only a start that is no longer in the log (retention deleted it) gives
+ * way to where Kafka put the consumer.
  */
 export class PendingStarts {
-  readonly #pending: Map<number, { readonly offset: bigint; reseeked: boolean }>;
+  readonly #pending: Map<number, bigint>;
   #reading = false;
 
   constructor(seeks: ReadonlyMap<number, bigint>) {
-    this.#pending = new Map([...seeks].map(([partition, offset]) => [partition, { offset, reseeked: false }]));
+    this.#pending = new Map(seeks);
   }
 
   /**
@@ -29,24 +29,31 @@ export class PendingStarts {
       for (const partition of this.#pending.keys()) if (!assigned.includes(partition)) this.#pending.delete(partition);
     }
     return assigned.flatMap((partition) => {
-      const start = this.#pending.get(partition);
-      return start ? [{ partition, offset: start.offset }] : [];
+      const offset = this.#pending.get(partition);
+      return offset === undefined ? [] : [{ partition, offset }];
     });
   }
 
-  /** Called for every batch before it is handled; only 'read' lets the batch through. */
-  onBatch(partition: number, fetchedOffset: bigint): StartVerdict {
+  /**
+   * Called for every batch before it is handled; only 'read' lets the batch through. `earliestOffset` is asked
+   * only when a batch did not come from the start; when it cannot tell, the start is sought again.
+   */
+  async onBatch(
+    partition: number,
+    fetchedOffset: bigint,
+    earliestOffset: (partition: number) => Promise<bigint | undefined>,
+  ): Promise<StartVerdict> {
     this.#reading = true;
     const start = this.#pending.get(partition);
-    if (!start || start.offset === fetchedOffset) {
+    if (start === undefined || start === fetchedOffset) {
       this.#pending.delete(partition);
       return { kind: 'read' };
     }
-    if (!start.reseeked) {
-      start.reseeked = true;
-      return { kind: 'seek', offset: start.offset };
+    const earliest = await earliestOffset(partition).catch(() => undefined);
+    if (earliest !== undefined && start < earliest) {
+      this.#pending.delete(partition);
+      return { kind: 'moved', expected: start };
     }
-    this.#pending.delete(partition);
-    return { kind: 'moved', expected: start.offset };
+    return { kind: 'seek', offset: start };
   }
 }

@@ -103,9 +103,9 @@ export class SubscriptionSession {
         stopping: () => this.#stopping,
         fetchNumber: () => this.#fetches,
         joins: () => this.#joins,
-        admit: (partition, fetchedOffset) => {
+        admit: async (partition, fetchedOffset) => {
           if (fetchedOffset === undefined) return true;
-          const verdict = starts.onBatch(partition, fetchedOffset);
+          const verdict = await starts.onBatch(partition, fetchedOffset, (p) => this.#earliestOffset(p));
           if (verdict.kind === 'seek') {
             logger.warn(
               { groupId, partition, start: String(verdict.offset), fetchedOffset: String(fetchedOffset) },
@@ -160,6 +160,12 @@ export class SubscriptionSession {
     );
     if (this.#stopping) this.#settleReady?.(false);
     return ready;
+  }
+
+  async #earliestOffset(partition: number): Promise<bigint | undefined> {
+    const marks = await (await this.#options.admin()).fetchTopicOffsets(this.#options.topic);
+    const low = marks.find((m) => m.partition === partition)?.low;
+    return low === undefined ? undefined : BigInt(low);
   }
 
   async #stop(): Promise<void> {
