@@ -31,6 +31,17 @@ export async function withDatabase<T>(work: (url: string) => Promise<T>): Promis
   }
 }
 
+/** Runs a benchmark: Kafka checked first, a scratch database for the run, a failure printed with exit code 1. */
+export function runBench(work: (databaseUrl: string) => Promise<void>): void {
+  (async () => {
+    await requireKafka();
+    await withDatabase(work);
+  })().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
+
 export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
