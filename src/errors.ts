@@ -9,6 +9,10 @@ export const ERROR_CODES = [
   'IDEMPOTENCY_CONFLICT',
   'QUERY_TOO_COMPLEX',
   'RATE_LIMITED',
+  /** Added to the contract: a socket or caller holds as many subscriptions as this gateway allows. */
+  'TOO_MANY_SUBSCRIPTIONS',
+  /** Added to the contract: an ephemeral subscription fell further behind than the gateway keeps, and was ended. */
+  'SUBSCRIBER_TOO_SLOW',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 

@@ -68,6 +68,8 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 delete.topic.enable=true
 PROPS
+  # KAFKA_BROKER_SETTINGS: extra server.properties lines (tests use it for short offset retention).
+  if [[ -n "${KAFKA_BROKER_SETTINGS:-}" ]]; then printf '%s\n' "$KAFKA_BROKER_SETTINGS" >>"$run/server.properties"; fi
   cat >"$run/log4j2.properties" <<PROPS
 rootLogger.level=INFO
 rootLogger.appenderRef.file.ref=File

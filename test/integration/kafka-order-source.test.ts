@@ -1,6 +1,4 @@
-import type { Consumer, Kafka } from 'kafkajs';
 import { describe, expect } from 'vitest';
-import { testKafka } from '../support/resources.js';
 import { drained, it, orderOf, ordersFor, recon, sorted, subscribe } from './kafka-order-source.fixtures.js';
 
 describe('the Kafka settled-order source: delivery and start positions', () => {
@@ -87,25 +85,6 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     expect(sorted([...events.slice(0, cut).map((e) => e.eventId), ...received!])).toEqual(sorted(ids));
   });
 
-  it('should still start at a cursor when kafkajs loses seeks, twice, and fetches from the committed offset', async ({ env }) => {
-    const ids = await env.publish(ordersFor(12));
-    const durable = { caller: recon, subscriberId: 'lost-seek', filter: {} } as const;
-    const first = subscribe(env.source(), { ...durable, start: { kind: 'EARLIEST' } });
-    const events = await first.until(12);
-    await first.stop();
-
-    // The group's offsets now stand past the events it acknowledged; the cursor points back to the fifth.
-    const cut = 4;
-    const resumed = subscribe(env.source({ kafka: losingSeeks(testKafka(), 2) }), {
-      ...durable,
-      start: { kind: 'AFTER_CURSOR', cursor: events[cut - 1]!.cursor },
-    });
-    const [received] = await drained(env, [resumed]);
-    expect(sorted(received!)).toEqual(sorted(events.slice(cut).map((e) => e.eventId)));
-    expect(sorted([...events.slice(0, cut).map((e) => e.eventId), ...received!])).toEqual(sorted(ids));
-    expect(env.logLines.some((line) => line.includes('start position was not applied; seeking again'))).toBe(true);
-  });
-
   it('should commit the offsets of filtered-out events, so a reconnecting subscriber never sees them', async ({ env }) => {
     const source = env.source();
     const durable = { caller: recon, subscriberId: 'filtered', start: { kind: 'COMMITTED' } } as const;
@@ -144,26 +123,3 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     ]);
   });
 });
-
-/**
- * A real kafkajs client whose consumers drop the first `count` seeks of each partition: what kafkajs itself does when the
- * offset commit that applies a seek fails (it forgets the seek and fetches from the committed offset).
- */
-function losingSeeks(kafka: Kafka, count: number): Kafka {
-  return new Proxy(kafka, {
-    get(target, property, receiver) {
-      if (property !== 'consumer') return Reflect.get(target, property, receiver);
-      return (...args: Parameters<Kafka['consumer']>): Consumer => {
-        const consumer = target.consumer(...args);
-        const seek = consumer.seek.bind(consumer);
-        const dropped = new Map<number, number>();
-        consumer.seek = (position) => {
-          const dropsSoFar = dropped.get(position.partition) ?? 0;
-          if (dropsSoFar >= count) return seek(position);
-          dropped.set(position.partition, dropsSoFar + 1);
-        };
-        return consumer;
-      };
-    },
-  });
-}

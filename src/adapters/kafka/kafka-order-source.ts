@@ -1,14 +1,26 @@
-import type { Admin, Kafka } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import type { Order } from '../../domain/order.js';
+import { parseOrderSettledEvent } from '../../domain/order-event.js';
+import { matchesFilter } from '../../domain/order-filter.js';
 import { type CursorScope, decodeCursor, encodeCursor } from '../../domain/subscription-cursor.js';
-import { badInput } from '../../errors.js';
+import { AppError, badInput } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { SettledOrderDelivery, SettledOrderSource, StartPosition, SubscribeRequest } from '../../ports/settled-order-source.js';
+import type { LogClient } from '../../streaming/log-client.js';
+import type { StartRequest } from '../../streaming/start-positions.js';
+import { SubscriptionLaggedError } from '../../streaming/stream-subscription.js';
+import { createTopicStreams } from '../../streaming/topic-streams.js';
 import { durableGroupId, ephemeralGroupId } from './consumer-group-names.js';
-import type { StartRequest } from './start-offsets.js';
-import { type SessionOptions, SubscriptionSession } from './subscription-session.js';
+import { createKafkaWire } from './kafka-wire.js';
+
+interface DecodedOrder {
+  readonly eventId: string;
+  readonly order: Order;
+}
 
 export interface KafkaOrderSourceOptions {
-  /** The kafkajs client; its brokers, retries and logging are the caller's. */
+  /** The kafkajs client; its brokers, TLS, SASL, retries and logging are the caller's. */
   readonly kafka: Kafka;
   /** The topic of settled orders (`ORDERS_TOPIC`). */
   readonly topic: string;
@@ -17,62 +29,82 @@ export interface KafkaOrderSourceOptions {
   /** Signs and verifies subscription cursors. */
   readonly cursorSecret: string;
   readonly logger: Logger;
-  /**
-   * Records one subscription hands on before the subscriber acknowledged them;
-   * its consumer waits beyond that, so a slow subscriber holds at most this
-   * many plus one fetch (at most 1 MiB).
-   * @default 16
-   */
-  readonly maxBufferedEvents?: number;
+  /** Records of each partition kept in memory; an ephemeral subscriber further behind is ended. @default 2000 */
+  readonly windowRecords?: number;
+  /** @default 1000 */
+  readonly commitIntervalMs?: number;
+  /** @default 3600000 */
+  readonly offsetsRefreshMs?: number;
+  /** Replaces the Kafka connection (tests). */
+  readonly log?: LogClient;
 }
 
-/** `orderSettled` on Kafka: every subscription reads through a consumer and a consumer group of its own. */
+/**
+ * `orderSettled` on Kafka: one shared read of the topic, and for each subscription a consumer group of its own
+ * (durable `<prefix>.<sub>.<subscriberId>`, ephemeral `<prefix>.ephemeral.<uuid>`).
+ */
 export function createKafkaOrderSource(options: KafkaOrderSourceOptions): SettledOrderSource {
-  const { kafka, topic, groupPrefix, cursorSecret, logger, maxBufferedEvents = 16 } = options;
-  if (!Number.isSafeInteger(maxBufferedEvents) || maxBufferedEvents < 1) {
-    throw new RangeError('maxBufferedEvents must be a positive integer');
-  }
-  const sessions = new Set<SubscriptionSession>();
-  let closing = false;
-  let admin: Promise<Admin> | undefined;
-  let adminClosed = false;
-
-  const sharedAdmin = (): Promise<Admin> => {
-    if (adminClosed) return Promise.reject(new Error('the settled-order source is closed'));
-    admin ??= (async () => {
-      const client = kafka.admin();
-      await client.connect();
-      return client;
-    })().catch((error: unknown) => {
-      admin = undefined;
-      throw error;
-    });
-    return admin;
-  };
-
-  async function* stream(
-    session: SubscriptionSession,
-    cancelled: AbortSignal,
-    onReady?: () => void,
-  ): AsyncGenerator<SettledOrderDelivery, void, undefined> {
-    sessions.add(session);
-    const cancel = () => void session.stop();
-    cancelled.addEventListener('abort', cancel, { once: true });
-    try {
-      if (closing) throw new Error('the settled-order source is closed');
-      if (cancelled.aborted || !(await session.start())) return;
-      onReady?.();
-      for (;;) {
-        const handoff = await session.take();
-        if (!handoff) return;
-        yield handoff.value;
-        // Resumed: graphql-ws wrote the value to the socket and asks for the next one.
-        handoff.ack();
+  const { topic, groupPrefix, cursorSecret, logger } = options;
+  const log = options.log ?? createKafkaWire(options.kafka);
+  const streams = createTopicStreams<DecodedOrder>({
+    log,
+    topic,
+    logger,
+    instanceId: randomUUID(),
+    decode: (record) => {
+      const event = parseOrderSettledEvent(record.value);
+      if (event === null) {
+        logger.warn(
+          { partition: record.partition, offset: String(record.offset) },
+          'skipping a record that is not a valid order.settled event',
+        );
       }
+      return event;
+    },
+    ...(options.windowRecords !== undefined && { windowRecords: options.windowRecords }),
+    ...(options.commitIntervalMs !== undefined && { commitIntervalMs: options.commitIntervalMs }),
+    ...(options.offsetsRefreshMs !== undefined && { offsetsRefreshMs: options.offsetsRefreshMs }),
+  });
+  const open = new Map<AbortController, AsyncGenerator<SettledOrderDelivery, void, undefined>>();
+
+  async function* deliveries(
+    request: SubscribeRequest,
+    groupId: string,
+    start: StartRequest,
+    scope: CursorScope,
+    cancel: AbortController,
+  ): AsyncGenerator<SettledOrderDelivery, void, undefined> {
+    const durable = request.subscriberId !== undefined;
+    const source = streams.subscribe({
+      groupId,
+      kind: durable ? 'durable' : 'ephemeral',
+      start,
+      accept: (decoded) => matchesFilter(decoded.order, request.filter),
+      ...(request.onReady && { onReady: request.onReady }),
+      signal: cancel.signal,
+    });
+    try {
+      for await (const { item, positionsAfter } of source) {
+        yield {
+          eventId: item.value.eventId,
+          order: item.value.order,
+          partition: item.partition,
+          offset: String(item.offset),
+          publishedAt: new Date(item.timestamp),
+          cursor: encodeCursor(cursorSecret, scope, positionsAfter),
+        };
+      }
+    } catch (error) {
+      if (error instanceof SubscriptionLaggedError) {
+        throw new AppError(
+          'SUBSCRIBER_TOO_SLOW',
+          'this subscription fell too far behind the live stream and was ended; resubscribe with afterCursor set to the last cursor you received, or use a subscriberId',
+          { cause: error },
+        );
+      }
+      throw error;
     } finally {
-      cancelled.removeEventListener('abort', cancel);
-      await session.stop();
-      sessions.delete(session);
+      open.delete(cancel);
     }
   }
 
@@ -80,46 +112,35 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
     subscribe(request: SubscribeRequest): AsyncGenerator<SettledOrderDelivery, void, undefined> {
       const scope: CursorScope = { sub: request.caller.sub, topic };
       const durable = request.subscriberId !== undefined;
-      const sessionOptions: SessionOptions = {
-        kafka,
-        admin: sharedAdmin,
-        topic,
-        groupId: durable ? durableGroupId(groupPrefix, scope.sub, request.subscriberId ?? '') : ephemeralGroupId(groupPrefix),
-        ephemeral: !durable,
-        start: startRequest(request.start, durable, (cursor) => decodeCursor(cursorSecret, cursor, scope)),
-        filter: request.filter,
-        sign: (positions) => encodeCursor(cursorSecret, scope, positions),
-        logger,
-        maxBufferedEvents,
-      };
+      const groupId = durable ? durableGroupId(groupPrefix, scope.sub, request.subscriberId ?? '') : ephemeralGroupId(groupPrefix);
+      const start = startRequest(request.start, durable, (cursor) => decodeCursor(cursorSecret, cursor, scope));
       const cancel = new AbortController();
-      const generator = stream(new SubscriptionSession(sessionOptions), cancel.signal, request.onReady);
+      const generator = deliveries(request, groupId, start, scope, cancel);
+      open.set(cancel, generator);
       // A generator waiting for its next record would only see return() or throw() once one arrived; wake it now.
       const [returnGenerator, throwGenerator] = [generator.return.bind(generator), generator.throw.bind(generator)];
       generator.return = (value) => {
         cancel.abort();
+        open.delete(cancel);
         return returnGenerator(value);
       };
       generator.throw = (error) => {
         cancel.abort();
+        open.delete(cancel);
         return throwGenerator(error);
       };
       return generator;
     },
 
     async close(): Promise<void> {
-      closing = true;
-      const open = [...sessions];
-      await Promise.all(open.map((session) => session.stop()));
-      for (const session of open) sessions.delete(session);
-      adminClosed = true;
-      const client = await admin?.catch(() => undefined);
-      admin = undefined;
-      await client?.disconnect();
+      const generators = [...open.values()];
+      await Promise.all(generators.map((generator) => generator.return(undefined).catch(() => undefined)));
+      await streams.close();
+      await log.close();
     },
 
     get activeCount(): number {
-      return sessions.size;
+      return streams.activeCount;
     },
   };
 }

@@ -1,22 +1,19 @@
-import type { Admin } from 'kafkajs';
-import type { CursorPositions } from '../../domain/subscription-cursor.js';
+import type { Watermarks } from './log-client.js';
+
+/** Partition -> offset. */
+export type Positions = ReadonlyMap<number, bigint>;
 
 /** A validated start position (the cursor already verified). */
 export type StartRequest =
   | { readonly kind: 'LATEST' | 'EARLIEST' | 'COMMITTED' }
   | { readonly kind: 'SINCE'; readonly at: Date }
-  | { readonly kind: 'AFTER_CURSOR'; readonly positions: CursorPositions };
+  | { readonly kind: 'AFTER_CURSOR'; readonly positions: Positions };
 
 export interface StartOffsets {
   /** Where every partition of the topic starts, as of subscribing: the cursor before anything is read. */
   readonly positions: ReadonlyMap<number, bigint>;
   /** The partitions to move to their start explicitly; the rest continue from the group's committed offsets. */
   readonly seeks: ReadonlyMap<number, bigint>;
-}
-
-interface Watermarks {
-  readonly low: bigint;
-  readonly high: bigint;
 }
 
 /** What the broker said, per partition, for the start request at hand. */
@@ -50,33 +47,4 @@ export function planStartOffsets(kind: StartRequest['kind'], facts: StartFacts):
     if (kind !== 'COMMITTED' || given !== start) seeks.set(partition, start);
   }
   return { positions, seeks };
-}
-
-/** Asks the broker what `planStartOffsets` needs: one or two round trips. */
-export async function fetchStartOffsets(admin: Admin, topic: string, groupId: string, start: StartRequest): Promise<StartOffsets> {
-  const [marks, given] = await Promise.all([admin.fetchTopicOffsets(topic), fetchGiven(admin, topic, groupId, start)]);
-  const watermarks = new Map(marks.map((m) => [m.partition, { low: BigInt(m.low), high: BigInt(m.high) }]));
-  return planStartOffsets(start.kind, given ? { watermarks, given } : { watermarks });
-}
-
-async function fetchGiven(
-  admin: Admin,
-  topic: string,
-  groupId: string,
-  start: StartRequest,
-): Promise<ReadonlyMap<number, bigint> | undefined> {
-  switch (start.kind) {
-    case 'AFTER_CURSOR':
-      return start.positions;
-    case 'SINCE': {
-      const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, start.at.getTime());
-      return new Map(offsets.map((o) => [o.partition, BigInt(o.offset)]));
-    }
-    case 'COMMITTED': {
-      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      return new Map((offsets?.partitions ?? []).map((o) => [o.partition, BigInt(o.offset)]));
-    }
-    default:
-      return undefined;
-  }
 }

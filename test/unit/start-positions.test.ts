@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planStartOffsets } from '../../src/adapters/kafka/start-offsets.js';
+import { planStartOffsets } from '../../src/streaming/start-positions.js';
 
 // Partition 0 holds offsets 10..19, partition 1 is empty at 5, partition 2 holds 0..6.
 const watermarks = new Map([

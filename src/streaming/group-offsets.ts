@@ -1,0 +1,210 @@
+import type { Logger } from '../logger.js';
+import type { CommittedOffset, LogClient } from './log-client.js';
+
+/** Metadata of every offset a gateway commits: an offset without it was written by someone else (an operator's tool). */
+export const GATEWAY_COMMIT_TAG = 'graphql-kafka-gateway';
+
+export type GroupKind = 'durable' | 'ephemeral';
+
+/** One subscription reading through a group. */
+export interface GroupMember {
+  /** Per partition, the offset before which everything was delivered to the client or skipped by its filter. */
+  committable(): ReadonlyMap<number, bigint>;
+  /** Someone outside the gateway moved the group's offsets: go on from there. */
+  reposition(offsets: ReadonlyMap<number, bigint>): void;
+}
+
+export interface GroupOffsetsOptions {
+  readonly log: LogClient;
+  readonly topic: string;
+  readonly logger: Logger;
+  /** This process, in the metadata of its commits. */
+  readonly instanceId: string;
+  /** How often changed offsets are committed. */
+  readonly commitIntervalMs: number;
+  /** How often a connected durable group's offsets are committed again, unchanged, so the broker's retention keeps them. */
+  readonly refreshMs: number;
+  /** How often an ephemeral group's offsets are committed (they only show operators its lag). @default 60000 */
+  readonly ephemeralCommitIntervalMs?: number;
+  /** Commit requests in flight at once. @default 32 */
+  readonly concurrency?: number;
+}
+
+interface GroupState {
+  readonly id: string;
+  readonly kind: GroupKind;
+  readonly members: Set<GroupMember>;
+  /** What the group holds as far as this process knows: its last commit, or an adopted reset. */
+  committed: ReadonlyMap<number, bigint> | undefined;
+  committedAt: number;
+  /** The commit (or deletion) in flight, so the next one waits for it. */
+  busy: Promise<void>;
+}
+
+const sameOffsets = (a: ReadonlyMap<number, bigint> | undefined, b: ReadonlyMap<number, bigint>): boolean =>
+  a !== undefined && a.size === b.size && [...b].every(([partition, offset]) => a.get(partition) === offset);
+
+/** Per partition, the lowest position of any member: the group never claims what one of its connections still lacks. */
+function lowest(members: Iterable<GroupMember>): Map<number, bigint> {
+  const result = new Map<number, bigint>();
+  for (const member of members) {
+    for (const [partition, offset] of member.committable()) {
+      const known = result.get(partition);
+      if (known === undefined || offset < known) result.set(partition, offset);
+    }
+  }
+  return result;
+}
+
+/** Offsets an operator wrote over ours: a partition whose committed offset changed without a gateway's tag. */
+function externalChange(
+  ours: ReadonlyMap<number, bigint>,
+  current: ReadonlyMap<number, CommittedOffset>,
+): ReadonlyMap<number, bigint> | undefined {
+  const changed = [...ours].some(([partition, offset]) => {
+    const now = current.get(partition);
+    return now?.offset !== offset && !now?.metadata?.startsWith(GATEWAY_COMMIT_TAG);
+  });
+  return changed ? new Map([...current].map(([partition, { offset }]) => [partition, offset])) : undefined;
+}
+
+/**
+ * Keeps every subscription's consumer-group offsets in Kafka without joining the group: commits as a non-member,
+ * batched on an interval for the groups whose offsets moved, re-commits connected durable groups before the broker's
+ * retention would drop them, adopts an operator's reset instead of overwriting it, and deletes ephemeral groups.
+ */
+export class GroupOffsets {
+  readonly #options: GroupOffsetsOptions;
+  readonly #groups = new Map<string, GroupState>();
+  readonly #waiting: (() => void)[] = [];
+  readonly #tag: string;
+  #timer: NodeJS.Timeout | undefined;
+  #running = 0;
+  #ticking = false;
+
+  constructor(options: GroupOffsetsOptions) {
+    this.#options = options;
+    this.#tag = `${GATEWAY_COMMIT_TAG} ${options.instanceId}`;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => void this.#tick(), this.#options.commitIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** Registers a member and, for a group this process does not hold yet, commits its start positions (so it exists at once). */
+  async join(groupId: string, kind: GroupKind, member: GroupMember, start: ReadonlyMap<number, bigint>): Promise<void> {
+    let group = this.#groups.get(groupId);
+    if (group) {
+      group.members.add(member);
+      return;
+    }
+    group = { id: groupId, kind, members: new Set([member]), committed: undefined, committedAt: 0, busy: Promise.resolve() };
+    this.#groups.set(groupId, group);
+    await this.#queue(group, () => this.#write(group, start));
+  }
+
+  /** Removes a member; the last one out commits where it stands (durable) or deletes the group (ephemeral). */
+  async leave(groupId: string, member: GroupMember): Promise<void> {
+    const group = this.#groups.get(groupId);
+    if (!group?.members.has(member)) return;
+    const final = group.members.size === 1 ? member.committable() : undefined;
+    group.members.delete(member);
+    if (group.members.size > 0) return;
+    this.#groups.delete(groupId);
+    if (group.kind === 'ephemeral') await this.#queue(group, () => this.#delete(group));
+    else if (final) await this.#queue(group, () => this.#commit(group, final));
+  }
+
+  /** Stops the timer; groups still held are committed (or deleted) as their members leave. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await Promise.all([...this.#groups.values()].map((group) => group.busy));
+  }
+
+  get groupCount(): number {
+    return this.#groups.size;
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    try {
+      const now = Date.now();
+      const { refreshMs, ephemeralCommitIntervalMs = 60_000 } = this.#options;
+      const due: Promise<void>[] = [];
+      for (const group of this.#groups.values()) {
+        const target = lowest(group.members);
+        const age = now - group.committedAt;
+        const changed = !sameOffsets(group.committed, target);
+        const isDue = group.kind === 'durable' ? changed || age >= refreshMs : changed && age >= ephemeralCommitIntervalMs;
+        if (isDue) due.push(this.#queue(group, () => this.#commit(group, target)));
+      }
+      await Promise.all(due);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  /** Runs `work` after the group's previous commit, within the concurrency bound; never rejects. */
+  #queue(group: GroupState, work: () => Promise<void>): Promise<void> {
+    const run = group.busy.then(async () => {
+      await this.#slot();
+      try {
+        await work();
+      } catch (error) {
+        this.#options.logger.warn({ err: error, groupId: group.id }, 'could not commit the offsets of a subscription group; will retry');
+      } finally {
+        this.#release();
+      }
+    });
+    group.busy = run;
+    return run;
+  }
+
+  async #commit(group: GroupState, target: ReadonlyMap<number, bigint>): Promise<void> {
+    const { log, topic, logger } = this.#options;
+    if (group.kind === 'durable' && group.committed) {
+      const adopted = externalChange(group.committed, await log.committed(group.id, topic));
+      if (adopted) {
+        logger.warn(
+          { groupId: group.id, offsets: Object.fromEntries([...adopted].map(([p, o]) => [p, String(o)])) },
+          "the group's offsets were changed outside the gateway; its subscriptions go on from there",
+        );
+        for (const member of group.members) member.reposition(adopted);
+        group.committed = adopted;
+        group.committedAt = Date.now();
+        return;
+      }
+    }
+    await this.#write(group, target);
+  }
+
+  async #write(group: GroupState, offsets: ReadonlyMap<number, bigint>): Promise<void> {
+    if (offsets.size === 0) return;
+    await this.#options.log.commit(group.id, this.#options.topic, offsets, this.#tag);
+    group.committed = new Map(offsets);
+    group.committedAt = Date.now();
+  }
+
+  async #delete(group: GroupState): Promise<void> {
+    if (group.committed === undefined) return;
+    for (let attempt = 1; ; attempt++) {
+      const left = await this.#options.log.deleteGroups([group.id]);
+      if (left.length === 0) return;
+      if (attempt >= 5) throw new Error(`could not delete the ephemeral group ${group.id}`);
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+
+  async #slot(): Promise<void> {
+    if (this.#running >= (this.#options.concurrency ?? 32)) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#running++;
+  }
+
+  #release(): void {
+    this.#running--;
+    this.#waiting.shift()?.();
+  }
+}

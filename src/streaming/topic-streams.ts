@@ -1,0 +1,141 @@
+import type { Logger } from '../logger.js';
+import { CatchUpReads } from './catch-up-reads.js';
+import { type GroupKind, GroupOffsets } from './group-offsets.js';
+import { latestOffsetsOnce } from './latest-offsets.js';
+import type { LogClient, LogRecord } from './log-client.js';
+import { retryTransient } from './retry-transient.js';
+import { planStartOffsets, type StartRequest } from './start-positions.js';
+import { type StreamDelivery, StreamSubscription } from './stream-subscription.js';
+import { TopicTail } from './topic-tail.js';
+
+export interface TopicStreamsOptions<T> {
+  readonly log: LogClient;
+  readonly topic: string;
+  /** Record -> value; null to pass over the record (log why there). Runs once per record for the live read. */
+  readonly decode: (record: LogRecord) => T | null;
+  readonly logger: Logger;
+  /** This process, in the metadata of its offset commits. */
+  readonly instanceId: string;
+  /** Records kept per partition in memory; an ephemeral subscription further behind than this is ended. @default 2000 */
+  readonly windowRecords?: number;
+  /** Catch-up reads in flight at once. @default 8 */
+  readonly catchUpConcurrency?: number;
+  /** @default 1000 */
+  readonly commitIntervalMs?: number;
+  /** Re-commit of unchanged offsets of connected durable groups, well within the broker's offsets.retention.minutes. @default 3600000 */
+  readonly offsetsRefreshMs?: number;
+}
+
+export interface StreamRequest<T> {
+  readonly groupId: string;
+  readonly kind: GroupKind;
+  readonly start: StartRequest;
+  readonly accept: (value: T) => boolean;
+  /** Called once the start positions are fixed and the group holds them: whatever is appended from then on arrives. */
+  readonly onReady?: () => void;
+  /** Aborting ends the subscription, waking it if it waits. */
+  readonly signal: AbortSignal;
+}
+
+export interface TopicStreams<T> {
+  subscribe(request: StreamRequest<T>): AsyncGenerator<StreamDelivery<T>, void, undefined>;
+  close(): Promise<void>;
+  readonly activeCount: number;
+  readonly topic: string;
+}
+
+/**
+ * Subscriptions to one topic, any number of them: one live read of the topic for all, a consumer group of each
+ * one's own whose offsets Kafka's tools can read and reset. Nothing in here knows what the records mean.
+ */
+export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStreams<T> {
+  const { log, topic, decode, logger, windowRecords = 2000, catchUpConcurrency = 8 } = options;
+  const tail = new TopicTail<T>({ log, topic, decode, logger, windowRecords });
+  const catchUp = new CatchUpReads<T>({ log, topic, decode, concurrency: catchUpConcurrency });
+  const groups = new GroupOffsets({
+    log,
+    topic,
+    logger,
+    instanceId: options.instanceId,
+    commitIntervalMs: options.commitIntervalMs ?? 1000,
+    refreshMs: options.offsetsRefreshMs ?? 3_600_000,
+  });
+  const latest = latestOffsetsOnce(() => log.watermarks(topic));
+  const active = new Set<StreamSubscription<T>>();
+  let closing = false;
+
+  async function startPositions(request: StreamRequest<T>): Promise<ReadonlyMap<number, bigint>> {
+    const { start, groupId } = request;
+    const [marks, given] = await Promise.all([
+      start.kind === 'LATEST' ? latest() : log.watermarks(topic),
+      start.kind === 'AFTER_CURSOR'
+        ? Promise.resolve(start.positions)
+        : start.kind === 'SINCE'
+          ? log.offsetsAt(topic, start.at)
+          : start.kind === 'COMMITTED'
+            ? log.committed(groupId, topic).then((c) => new Map([...c].map(([p, { offset }]) => [p, offset])))
+            : Promise.resolve(undefined),
+    ]);
+    return planStartOffsets(start.kind, given ? { watermarks: marks, given } : { watermarks: marks }).positions;
+  }
+
+  async function* stream(request: StreamRequest<T>): AsyncGenerator<StreamDelivery<T>, void, undefined> {
+    const { groupId, kind, signal } = request;
+    const abort = () => subscription?.end();
+    signal.addEventListener('abort', abort, { once: true });
+    let subscription: StreamSubscription<T> | undefined;
+    try {
+      if (closing) throw new Error('the subscription engine is closed');
+      const begun = Date.now();
+      const positions = await retryTransient(
+        async () => {
+          await tail.start();
+          return startPositions(request);
+        },
+        () => signal.aborted || closing,
+        (error, retryInMs) =>
+          logger.warn({ err: error, topic, groupId, retryInMs }, 'subscription is waiting for the topic to be readable'),
+      );
+      if (signal.aborted || closing) return;
+      subscription = new StreamSubscription<T>({
+        tail,
+        catchUp,
+        start: positions,
+        accept: request.accept,
+        catchUpWhenLagging: kind === 'durable',
+        onMoved: (partition, from, to) =>
+          logger.warn(
+            { groupId, partition, start: String(from), now: String(to) },
+            'start position is no longer in the log; reading on from the earliest offset',
+          ),
+      });
+      active.add(subscription);
+      await groups.join(groupId, kind, subscription, positions);
+      if (signal.aborted || closing) return;
+      logger.debug({ groupId, start: request.start.kind, readyMs: Date.now() - begun }, 'subscription ready');
+      request.onReady?.();
+      yield* subscription.deliveries();
+    } finally {
+      signal.removeEventListener('abort', abort);
+      if (subscription) {
+        active.delete(subscription);
+        await groups.leave(groupId, subscription);
+      }
+    }
+  }
+
+  groups.start();
+  return {
+    topic,
+    subscribe: stream,
+    async close() {
+      closing = true;
+      for (const subscription of active) subscription.end();
+      await tail.close();
+      await groups.close();
+    },
+    get activeCount() {
+      return active.size;
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import type { Logger } from '../logger.js';
+import { type LogClient, type LogRecord, OffsetOutOfRangeError } from './log-client.js';
+import { PartitionWindow, type StreamItem } from './partition-window.js';
+
+export interface TopicTailOptions<T> {
+  readonly log: LogClient;
+  readonly topic: string;
+  /** Turns a record into what subscriptions receive; null (after logging why) to pass over it. Called once per record. */
+  readonly decode: (record: LogRecord) => T | null;
+  readonly logger: Logger;
+  /** Records kept per partition for subscriptions to read. */
+  readonly windowRecords: number;
+  /** How long one fetch waits on the broker for new records. @default 500 */
+  readonly maxWaitMs?: number;
+  /** @default 1 MiB */
+  readonly maxBytesPerPartition?: number;
+}
+
+export function toStreamItem<T>(record: LogRecord, decode: (record: LogRecord) => T | null): StreamItem<T> {
+  return {
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    key: record.key === null ? null : record.key.toString(),
+    value: decode(record),
+  };
+}
+
+/**
+ * The one live read of a topic in this process: fetches from the end of every partition and appends to a window per
+ * partition that every subscription reads from. Nothing a subscription does can slow it down.
+ */
+export class TopicTail<T> {
+  readonly #options: TopicTailOptions<T>;
+  readonly #windows = new Map<number, PartitionWindow<T>>();
+  #started: Promise<void> | undefined;
+  #loop: Promise<void> | undefined;
+  #closed = false;
+  #signal: { promise: Promise<void>; resolve: () => void } = deferred();
+
+  constructor(options: TopicTailOptions<T>) {
+    this.#options = options;
+  }
+
+  /** Starts reading at the current end of each partition; rejects (and may be called again) while the topic is unreadable. */
+  start(): Promise<void> {
+    this.#started ??= this.#start().catch((error: unknown) => {
+      this.#started = undefined;
+      throw error;
+    });
+    return this.#started;
+  }
+
+  get partitions(): number[] {
+    return [...this.#windows.keys()];
+  }
+
+  window(partition: number): PartitionWindow<T> | undefined {
+    return this.#windows.get(partition);
+  }
+
+  /** Resolves once more records were appended (or the tail closed). */
+  appended(): Promise<void> {
+    return this.#signal.promise;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#signal.resolve();
+    await this.#loop;
+  }
+
+  async #start(): Promise<void> {
+    const { log, topic, windowRecords } = this.#options;
+    const marks = await log.watermarks(topic);
+    if (marks.size === 0) throw new Error(`topic ${topic} has no partitions`);
+    for (const [partition, { high }] of marks) this.#windows.set(partition, new PartitionWindow<T>(high, windowRecords));
+    this.#loop = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    const { log, topic, decode, logger, maxWaitMs = 500, maxBytesPerPartition = 1 << 20 } = this.#options;
+    for (let failures = 0; !this.#closed; ) {
+      try {
+        const ends = new Map([...this.#windows].map(([partition, window]) => [partition, window.end]));
+        const fetched = await log.tail(topic, ends, maxWaitMs, maxBytesPerPartition);
+        let grew = false;
+        for (const { partition, records, next } of fetched) {
+          const window = this.#windows.get(partition);
+          if (!window || this.#closed) continue;
+          const before = window.end;
+          window.append(
+            records.map((record) => toStreamItem(record, decode)),
+            next,
+          );
+          grew ||= window.end !== before;
+        }
+        if (grew) this.#notify();
+        failures = 0;
+      } catch (error) {
+        if (this.#closed) break;
+        failures++;
+        if (error instanceof OffsetOutOfRangeError) await this.#realign();
+        const pauseMs = Math.min(100 * 2 ** Math.min(failures, 6), 5_000);
+        if (failures === 1 || failures % 20 === 0) {
+          logger.warn({ err: error, topic, retryInMs: pauseMs, failures }, 'the shared read of the topic failed; retrying');
+        }
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    }
+  }
+
+  /** The log moved under the live read (truncated, or the topic recreated): go on from where it now is. */
+  async #realign(): Promise<void> {
+    const marks = await this.#options.log.watermarks(this.#options.topic).catch(() => undefined);
+    for (const [partition, window] of this.#windows) {
+      const mark = marks?.get(partition);
+      if (!mark || (window.end >= mark.low && window.end <= mark.high)) continue;
+      this.#options.logger.warn(
+        { topic: this.#options.topic, partition, was: String(window.end), low: String(mark.low), high: String(mark.high) },
+        'the live read was outside the log; starting over in this partition',
+      );
+      window.reset(window.end > mark.high ? mark.low : mark.high);
+    }
+    this.#notify();
+  }
+
+  #notify(): void {
+    const { resolve } = this.#signal;
+    this.#signal = deferred();
+    resolve();
+  }
+}
+
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
