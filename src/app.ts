@@ -53,6 +53,9 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     groupPrefix: config.KAFKA_GROUP_PREFIX,
     cursorSecret,
     logger: logger.child({ component: 'subscriptions' }),
+    windowRecords: config.SUBSCRIPTION_WINDOW_RECORDS,
+    commitIntervalMs: config.OFFSETS_COMMIT_INTERVAL_MS,
+    offsetsRefreshMs: config.OFFSETS_REFRESH_MS,
   });
   const relay = createOutboxRelay({
     store: createOutboxStore(config.DATABASE_URL, database.sql),
@@ -118,6 +121,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     admit,
     formatError,
     logger: logger.child({ component: 'websocket' }),
+    subscriptionLimits: { perSocket: config.SUBSCRIPTIONS_PER_SOCKET, perCaller: config.SUBSCRIPTIONS_PER_CALLER },
+    keepAliveMs: config.WS_KEEPALIVE_MS,
   });
 
   let topicReady: Promise<void> = Promise.resolve();

@@ -105,6 +105,18 @@ const environmentSchema = z.object({
   RATE_LIMIT_PER_SECOND: integer(0, 1_000_000).default(1000),
   /** Operations one caller may run at once after being idle. @default 2000 */
   RATE_LIMIT_BURST: integer(1, 1_000_000).default(2000),
+  /** Subscriptions one websocket may hold open at once; 0 for no limit. @default 100 */
+  SUBSCRIPTIONS_PER_SOCKET: integer(0, 1_000_000).default(100),
+  /** Subscriptions one caller (token `sub`) may hold open at once on this process; 0 for no limit. @default 1000 */
+  SUBSCRIPTIONS_PER_CALLER: integer(0, 10_000_000).default(1000),
+  /** Server ping interval of websockets; a peer that misses one ping by the next is closed. 0 turns it off. @default 30000 */
+  WS_KEEPALIVE_MS: integer(0, 3_600_000).default(30000),
+  /** Records per partition the shared read keeps in memory; an ephemeral subscriber further behind is ended. @default 2000 */
+  SUBSCRIPTION_WINDOW_RECORDS: integer(16, 1_000_000).default(2000),
+  /** How often moved consumer-group offsets are committed. @default 1000 */
+  OFFSETS_COMMIT_INTERVAL_MS: integer(10, 60000).default(1000),
+  /** How often a connected durable group's unchanged offsets are committed again; keep it well under the broker's offsets.retention.minutes. @default 3600000 */
+  OFFSETS_REFRESH_MS: integer(1000, 604_800_000).default(3_600_000),
   /** How long shutdown waits for in-flight work before giving up. @default 10000 */
   SHUTDOWN_TIMEOUT_MS: integer(0, 600000).default(10000),
 });

@@ -1,6 +1,15 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type DocumentNode, GraphQLError, type GraphQLSchema, parse, specifiedRules, type ValidationRule, validate } from 'graphql';
+import {
+  type DocumentNode,
+  GraphQLError,
+  type GraphQLSchema,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  type ValidationRule,
+  validate,
+} from 'graphql';
 import { useServer as serveGraphqlWs } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Caller } from '../domain/caller.js';
@@ -8,6 +17,8 @@ import { isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import { type ErrorFormatter, formatGraphQLErrors } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
+import { SubscriptionLimits, type SubscriptionLimitsOptions } from './subscription-limits.js';
+import { startWebSocketKeepAlive } from './websocket-keepalive.js';
 
 export interface WebSocketServerOptions {
   httpServer: Server;
@@ -21,7 +32,16 @@ export interface WebSocketServerOptions {
   admit: (caller: Caller) => void;
   formatError: ErrorFormatter;
   logger: Logger;
+  /** Subscriptions per socket and per caller; 0 for no limit. */
+  subscriptionLimits: SubscriptionLimitsOptions;
+  /** Ping interval; a socket that missed a ping by the next one is terminated. 0 turns it off. */
+  keepAliveMs: number;
 }
+
+const refusal = (error: unknown): GraphQLError[] => {
+  if (!isAppError(error)) throw error;
+  return [new GraphQLError(error.message, { originalError: error, extensions: { code: error.code } })];
+};
 
 /** The error with a contract code: its own (QUERY_TOO_COMPLEX from our rules) or `fallback`. */
 function withCode(error: unknown, fallback: 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED'): GraphQLError {
@@ -32,9 +52,22 @@ function withCode(error: unknown, fallback: 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VA
   });
 }
 
+/** The id of a graphql-ws `complete` message; undefined for any other message. */
+function completedId(data: Buffer): string | undefined {
+  if (data.length > 512 || !data.includes('"complete"')) return undefined;
+  try {
+    const message: unknown = JSON.parse(data.toString());
+    const { type, id } = (message ?? {}) as { type?: unknown; id?: unknown };
+    return type === 'complete' && typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** graphql-ws (`graphql-transport-ws`) on the HTTP server's port and path, authenticated at connection_init. */
 export function startWebSocketServer(options: WebSocketServerOptions): { close(): Promise<void>; connectionCount(): number } {
   const { httpServer, path, schema, validationRules, services, authenticate, admit, formatError, logger } = options;
+  const limits = new SubscriptionLimits<object>(options.subscriptionLimits);
   const rules = [...specifiedRules, ...validationRules];
   // Upgrades are routed by hand rather than `{ server }`: ws would re-emit the HTTP server's own errors (a port in
   // use, say), and graphql-ws answers those with a console.error that hides the real cause.
@@ -48,6 +81,9 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
     wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
   };
   httpServer.on('upgrade', upgrade);
+  const stopKeepAlive = startWebSocketKeepAlive(wss, options.keepAliveMs, () =>
+    logger.info('closing a websocket whose peer stopped answering pings'),
+  );
   const callers = new WeakMap<object, Caller>();
   const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
 
@@ -58,13 +94,12 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
       context: (ctx): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services }),
       // graphql-ws would let a syntax error escape and close the whole socket with 4500, and sends validation
       // errors without a code: parse and validate here, so each refusal ends only its own operation, with a code.
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         const caller = callers.get(ctx);
         try {
           if (caller) admit(caller);
         } catch (error) {
-          if (!isAppError(error)) throw error;
-          return [new GraphQLError(error.message, { originalError: error, extensions: { code: error.code } })];
+          return refusal(error);
         }
         let document: DocumentNode;
         try {
@@ -74,6 +109,13 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
         }
         const errors = validate(schema, document, rules);
         if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+        if (caller && getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+          try {
+            limits.admit(ctx, caller.sub, id);
+          } catch (error) {
+            return refusal(error);
+          }
+        }
         return { schema, document, variableValues: payload.variables ?? null, operationName: payload.operationName ?? null };
       },
       onConnect: async (ctx) => {
@@ -87,6 +129,13 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
             return false;
           }
           callers.set(ctx, caller);
+          // A client's complete frees its place at once, not when the subscription's clean-up has finished, so a
+          // client that completes one and subscribes again is not refused in between.
+          socket.on('message', (data: Buffer) => {
+            const id = completedId(data);
+            if (id !== undefined) limits.release(ctx, id);
+          });
+          socket.once('close', () => limits.releaseAll(ctx));
           // A subscription must not outlive the token that allowed it.
           const remaining = caller.expiresAt.getTime() - Date.now();
           expiryTimers.set(
@@ -100,8 +149,12 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
           return false;
         }
       },
+      onComplete: (ctx, id) => {
+        limits.release(ctx, id);
+      },
       onClose: (ctx) => {
         clearTimeout(expiryTimers.get(ctx));
+        limits.releaseAll(ctx);
       },
       onNext: (ctx, _id, _payload, _args, result) => {
         // graphql-ws silently drops a message for a socket that is closing and reports it sent; the source would then
@@ -121,6 +174,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
   return {
     async close() {
       httpServer.off('upgrade', upgrade);
+      stopKeepAlive();
       // Closes every socket with 1001, which returns() each subscription's generator.
       await disposable.dispose();
     },
