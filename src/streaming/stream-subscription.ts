@@ -23,6 +23,8 @@ export interface StreamSubscriptionOptions<T> {
   readonly catchUp: CatchUpReads<T>;
   readonly start: ReadonlyMap<number, bigint>;
   readonly accept: (value: T) => boolean;
+  /** Only records with this key can be accepted: the subscription waits for those (and for sweeps) only. */
+  readonly key?: string;
   /** Read behind the live window when it falls behind (durable), instead of ending with SubscriptionLaggedError. */
   readonly catchUpWhenLagging: boolean;
   /** A start position had left the log and the read goes on from the earliest offset. */
@@ -101,7 +103,7 @@ export class StreamSubscription<T> implements GroupMember {
       } else {
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
-          void tail.appended().then(resolve);
+          void tail.appended(this.#options.key).then(resolve);
         });
         this.#wake = undefined;
       }
@@ -154,7 +156,8 @@ export class StreamSubscription<T> implements GroupMember {
         }
         this.#live.add(partition);
       }
-      if (item.value !== null && this.#options.accept(item.value)) {
+      const { key } = this.#options;
+      if (item.value !== null && (key === undefined || item.key === key) && this.#options.accept(item.value)) {
         return { kind: 'deliver', item: item as StreamItem<T> & { readonly value: T } };
       }
       this.#advance(partition, item.offset + 1n);

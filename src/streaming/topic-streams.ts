@@ -31,6 +31,8 @@ export interface StreamRequest<T> {
   readonly kind: GroupKind;
   readonly start: StartRequest;
   readonly accept: (value: T) => boolean;
+  /** Only records with this Kafka key can be accepted (lets the engine wake the subscription for those only). */
+  readonly key?: string;
   /** Called once the start positions are fixed and the group holds them: whatever is appended from then on arrives. */
   readonly onReady?: () => void;
   /** Aborting ends the subscription, waking it if it waits. */
@@ -102,6 +104,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
         catchUp,
         start: positions,
         accept: request.accept,
+        ...(request.key !== undefined && { key: request.key }),
         catchUpWhenLagging: kind === 'durable',
         onMoved: (partition, from, to) =>
           logger.warn(

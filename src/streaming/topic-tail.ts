@@ -37,6 +37,10 @@ export class TopicTail<T> {
   #loop: Promise<void> | undefined;
   #closed = false;
   #signal: { promise: Promise<void>; resolve: () => void } = deferred();
+  /** Waiters that only care about records with one key: woken by such a record, or by the next sweep. */
+  readonly #keyed = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  #sinceSweep = 0;
+  #sweptAt = Date.now();
 
   constructor(options: TopicTailOptions<T>) {
     this.#options = options;
@@ -59,14 +63,24 @@ export class TopicTail<T> {
     return this.#windows.get(partition);
   }
 
-  /** Resolves once more records were appended (or the tail closed). */
-  appended(): Promise<void> {
-    return this.#signal.promise;
+  /**
+   * Resolves once more records were appended (or the tail closed). With a key, once a record with that key was, or
+   * the next sweep (at least every second, and before a window could turn over) lets the waiter move past the
+   * records of other keys: a thousand subscribers of one account each are not woken by every other account's record.
+   */
+  appended(key?: string): Promise<void> {
+    if (key === undefined || this.#closed) return this.#signal.promise;
+    let waiter = this.#keyed.get(key);
+    if (!waiter) {
+      waiter = deferred();
+      this.#keyed.set(key, waiter);
+    }
+    return waiter.promise;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#signal.resolve();
+    this.#notify();
     await this.#loop;
   }
 
@@ -85,17 +99,20 @@ export class TopicTail<T> {
         const ends = new Map([...this.#windows].map(([partition, window]) => [partition, window.end]));
         const fetched = await log.tail(topic, ends, maxWaitMs, maxBytesPerPartition);
         let grew = false;
+        const keys = new Set<string>();
+        let mostInOnePartition = 0;
         for (const { partition, records, next } of fetched) {
           const window = this.#windows.get(partition);
           if (!window || this.#closed) continue;
           const before = window.end;
-          window.append(
-            records.map((record) => toStreamItem(record, decode)),
-            next,
-          );
+          const items = records.map((record) => toStreamItem(record, decode));
+          for (const item of items) if (item.key !== null) keys.add(item.key);
+          mostInOnePartition = Math.max(mostInOnePartition, items.length);
+          window.append(items, next);
           grew ||= window.end !== before;
         }
-        if (grew) this.#notify();
+        this.#sinceSweep += mostInOnePartition;
+        if (grew) this.#notify(keys);
         failures = 0;
       } catch (error) {
         if (this.#closed) break;
@@ -125,10 +142,22 @@ export class TopicTail<T> {
     this.#notify();
   }
 
-  #notify(): void {
+  #notify(keys?: ReadonlySet<string>): void {
     const { resolve } = this.#signal;
     this.#signal = deferred();
     resolve();
+    const sweep = keys === undefined || this.#sinceSweep * 4 >= this.#options.windowRecords || Date.now() - this.#sweptAt >= 1000;
+    if (sweep) {
+      for (const waiter of this.#keyed.values()) waiter.resolve();
+      this.#keyed.clear();
+      this.#sinceSweep = 0;
+      this.#sweptAt = Date.now();
+      return;
+    }
+    for (const key of keys) {
+      this.#keyed.get(key)?.resolve();
+      this.#keyed.delete(key);
+    }
   }
 }
 

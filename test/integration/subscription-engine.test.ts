@@ -150,6 +150,22 @@ describe('the subscription engine: one shared read, a consumer group per subscri
     await slowDurable.return(undefined);
   });
 
+  it("should keep an account's ephemeral subscriber in step while other accounts' records turn the window over many times", async ({
+    env,
+  }) => {
+    const source = env.source({ windowRecords: 32 });
+    const mine = subscribe(source, { caller: recon, start: { kind: 'LATEST' }, filter: { accountId: 'acct-quiet' } });
+    await mine.ready;
+    const [first] = await env.publish([orderOf('acct-quiet')], { partition: 0 });
+    await mine.until(1);
+    // 300 records of other accounts in small sends: the subscription is not woken for each, yet must never fall
+    // out of the window (that would end it with SUBSCRIBER_TOO_SLOW).
+    for (let send = 0; send < 60; send++) await env.publish(ordersFor(5), { partition: 0 });
+    const [last] = await env.publish([orderOf('acct-quiet')], { partition: 0 });
+    await mine.until(2);
+    expect(mine.ids()).toEqual([first, last]);
+  });
+
   it('should serve 400 subscriptions from one read, each with its own filter and group', { timeout: 180_000 }, async ({ env }) => {
     const source = env.source();
     const accounts = Array.from({ length: 8 }, (_, i) => `acct-many-${i}`);

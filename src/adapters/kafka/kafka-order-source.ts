@@ -80,6 +80,8 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
       kind: durable ? 'durable' : 'ephemeral',
       start,
       accept: (decoded) => matchesFilter(decoded.order, request.filter),
+      // CONTRACT.md: a settled order's record is keyed by its account id.
+      ...(request.filter.accountId !== undefined && { key: request.filter.accountId }),
       ...(request.onReady && { onReady: request.onReady }),
       signal: cancel.signal,
     });
