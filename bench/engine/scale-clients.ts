@@ -28,6 +28,7 @@ const QUERY = `subscription($filter: OrderFilter, $subscriberId: String, $start:
 const clients: ReturnType<typeof createClient>[] = [];
 let receipts: [string, number][] = [];
 let errors = 0;
+const reasons = new Map<string, number>();
 let opened = 0;
 
 function subscribe(variables: Record<string, unknown>, onEvent: (orderId: string) => void): ReturnType<typeof createClient> {
@@ -39,8 +40,13 @@ function subscribe(variables: Record<string, unknown>, onEvent: (orderId: string
         const id = result.data?.orderSettled.order.id;
         if (id) onEvent(id);
       },
-      error: () => {
+      error: (error: unknown) => {
         errors++;
+        const reason =
+          String((error as { code?: unknown; reason?: unknown }).code ?? '') +
+          ' ' +
+          String((error as { reason?: unknown }).reason ?? (error as { message?: unknown }).message ?? error);
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       },
       complete: () => {},
     },
@@ -73,7 +79,7 @@ process.on('message', async (command: Command) => {
       );
       void i;
     });
-    process.send?.({ type: 'opened', total: clients.length, errors });
+    process.send?.({ type: 'opened', total: clients.length, errors, reasons: Object.fromEntries(reasons) });
   } else if (command.type === 'join') {
     const joins: number[] = [];
     const joiners: ReturnType<typeof createClient>[] = [];

@@ -9,6 +9,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
 import { BENCH_SECRET, graphqlCaller, KAFKA_BROKERS, percentile, runBench, uniqueName } from '../support.js';
 
@@ -78,7 +79,7 @@ async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs 
 
 runBench(async (databaseUrl) => {
   const topic = uniqueName('bench-scale').replaceAll('_', '-');
-  const gateway = spawn(process.execPath, ['dist/main.js'], {
+  const gateway = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/main.js'], {
     cwd: root,
     env: {
       ...process.env,
@@ -97,6 +98,10 @@ runBench(async (databaseUrl) => {
   });
   process.once('exit', () => gateway.kill('SIGKILL'));
   const listening = portOf(gateway);
+  if (process.env.BENCH_GATEWAY_LOG) {
+    const { createWriteStream } = await import('node:fs');
+    gateway.stdout?.pipe(createWriteStream(process.env.BENCH_GATEWAY_LOG));
+  }
   const brokerPid = Number(readFileSync(process.env.BROKER_PID_FILE ?? `${root}.cache/kafka-run/9092/broker.pid`, 'utf8'));
   await waitUntil('the gateway', async () => {
     try {
@@ -120,6 +125,21 @@ runBench(async (databaseUrl) => {
     i: { accountId: 'scale-join', amount: '1', currency: 'USD', product: 'phone-topup', idempotencyKey: 'join-seed' },
   });
 
+  // The raw baseline in the same run: a bare kafkajs consumer on the same topic, in this process.
+  const bare = new Kafka({ clientId: 'bench-bare', brokers: [KAFKA_BROKERS], logLevel: logLevel.NOTHING }).consumer({
+    groupId: uniqueName('bench-bare'),
+    maxWaitTimeInMs: 100,
+  });
+  const bareReceipts = new Map<string, number>();
+  await bare.connect();
+  await bare.subscribe({ topic, fromBeginning: false });
+  await bare.run({
+    eachMessage: async ({ message }) => {
+      const id = (JSON.parse(String(message.value)) as { data?: { id?: string } }).data?.id;
+      if (id) bareReceipts.set(id, Date.now());
+    },
+  });
+  process.once('exit', () => void bare.disconnect());
   const clients = fork(fileURLToPath(new URL('./scale-clients.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, SCALE_URL: url, SCALE_TOKEN: token },
@@ -133,9 +153,22 @@ runBench(async (databaseUrl) => {
   let orderNumber = 0;
   for (const step of steps) {
     say(`opening subscriptions up to ${step}`);
-    await request(clients, { type: 'open', count: step - open, perSecond: 400, accounts, durableEvery: 10 }, 'opened');
+    const { errors, reasons } = await request<{ errors: number; reasons: Record<string, number> }>(
+      clients,
+      { type: 'open', count: step - open, perSecond: 400, accounts, durableEvery: 10 },
+      'opened',
+    );
     open = step;
-    await waitUntil(`${step} subscriptions`, async () => (await metric(url, 'gateway_subscriptions_active')) >= step);
+    // A subscription refused or dropped under load is counted, not waited for.
+    let last = -1;
+    let steadySince = Date.now();
+    await waitUntil(`${step} subscriptions`, async () => {
+      const active = await metric(url, 'gateway_subscriptions_active');
+      if (active !== last) steadySince = Date.now();
+      last = active;
+      return active >= step || Date.now() - steadySince > 5000;
+    });
+    if (last < step) say(`${step}: ${last} subscriptions active (${errors} client errors so far: ${JSON.stringify(reasons)})`);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const rssSamples: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -183,8 +216,14 @@ runBench(async (databaseUrl) => {
     });
     delays.sort((a, b) => a - b);
     joins.sort((a, b) => a - b);
+    const bareDelays = [...responded].flatMap(([id, { at }]) => {
+      const received = bareReceipts.get(id);
+      return received === undefined ? [] : [Math.max(0, received - at)];
+    });
+    bareDelays.sort((a, b) => a - b);
     rows.push({
       subscriptions: step,
+      active: last,
       'rss/subscription KiB': Math.round((rss - baseRss) / step),
       'gateway idle CPU %': Math.round((gatewayCpu ?? 0) * 100),
       'broker idle CPU %': Math.round((brokerCpu ?? 0) * 100),
@@ -196,6 +235,8 @@ runBench(async (databaseUrl) => {
       'e2e p50 ms': Math.round(percentile(delays, 50)),
       'e2e p99 ms': Math.round(percentile(delays, 99)),
       'e2e max ms': Math.round(delays.at(-1) ?? Number.NaN),
+      'bare kafkajs p50 ms': Math.round(percentile(bareDelays, 50)),
+      'bare kafkajs p99 ms': Math.round(percentile(bareDelays, 99)),
     });
     console.table(rows.slice(-1));
   }
@@ -207,6 +248,7 @@ runBench(async (databaseUrl) => {
     `${JSON.stringify({ date: new Date().toISOString(), rows }, null, 2)}\n`,
   );
   await request(clients, { type: 'close' }, 'closed');
+  await bare.disconnect();
   gateway.kill('SIGTERM');
   await new Promise((resolve) => gateway.once('exit', resolve));
 });

@@ -77,6 +77,8 @@ export class GroupOffsets {
   readonly #options: GroupOffsetsOptions;
   readonly #groups = new Map<string, GroupState>();
   readonly #waiting: (() => void)[] = [];
+  /** Final commits and deletions of groups already let go, which close() must still wait for. */
+  readonly #finishing = new Set<Promise<void>>();
   readonly #tag: string;
   #timer: NodeJS.Timeout | undefined;
   #running = 0;
@@ -112,8 +114,12 @@ export class GroupOffsets {
     group.members.delete(member);
     if (group.members.size > 0) return;
     this.#groups.delete(groupId);
-    if (group.kind === 'ephemeral') await this.#queue(group, () => this.#delete(group));
-    else if (final) await this.#queue(group, () => this.#commit(group, final));
+    const finishing =
+      group.kind === 'ephemeral'
+        ? this.#queue(group, () => this.#delete(group))
+        : this.#queue(group, () => this.#commit(group, final ?? new Map()));
+    this.#finishing.add(finishing);
+    await finishing.finally(() => this.#finishing.delete(finishing));
   }
 
   /** Stops the timer; groups still held are committed (or deleted) as their members leave. */
@@ -121,6 +127,7 @@ export class GroupOffsets {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await Promise.all([...this.#groups.values()].map((group) => group.busy));
+    await Promise.all([...this.#finishing]);
   }
 
   get groupCount(): number {

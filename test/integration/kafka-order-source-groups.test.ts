@@ -108,6 +108,24 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     expect(await env.groups()).toEqual([`${env.groupPrefix}.recon.closing`]);
   });
 
+  it('should finish the final commits of subscriptions still ending when close() is called', async ({ env }) => {
+    const source = env.source({ commitIntervalMs: 60_000 });
+    const subscribers = Array.from({ length: 30 }, (_, i) =>
+      subscribe(source, { caller: recon, subscriberId: `ending-${i}`, start: { kind: 'COMMITTED' }, filter: {} }),
+    );
+    await Promise.all(subscribers.map((s) => s.ready));
+    await env.publish(ordersFor(9));
+    await Promise.all(subscribers.map((s) => s.until(9)));
+    // Sockets closing at shutdown: each subscription is returning when the source closes.
+    const ending = subscribers.map((s) => s.stop());
+    await source.close();
+    await Promise.all(ending);
+    for (let i = 0; i < subscribers.length; i++) {
+      const [offsets] = await env.admin.fetchOffsets({ groupId: `${env.groupPrefix}.recon.ending-${i}`, topics: [env.topic] });
+      expect(offsets!.partitions.reduce((sum, p) => sum + Number(p.offset), 0)).toBe(9);
+    }
+  });
+
   it('should leave no subscription, group or timer behind after 50 subscribe/return cycles', { timeout: 180_000 }, async ({ env }) => {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const baseline = timers();

@@ -123,18 +123,17 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
       const [returnGenerator, throwGenerator] = [generator.return.bind(generator), generator.throw.bind(generator)];
       generator.return = (value) => {
         cancel.abort();
-        open.delete(cancel);
-        return returnGenerator(value);
+        return returnGenerator(value).finally(() => open.delete(cancel));
       };
       generator.throw = (error) => {
         cancel.abort();
-        open.delete(cancel);
-        return throwGenerator(error);
+        return throwGenerator(error).finally(() => open.delete(cancel));
       };
       return generator;
     },
 
     async close(): Promise<void> {
+      // Also those already returning (a closed socket): their final commits must reach Kafka before it is closed.
       const generators = [...open.values()];
       await Promise.all(generators.map((generator) => generator.return(undefined).catch(() => undefined)));
       await streams.close();
