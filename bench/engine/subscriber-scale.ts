@@ -14,7 +14,7 @@ import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
 import { BENCH_SECRET, graphqlCaller, KAFKA_BROKERS, percentile, runBench, uniqueName } from '../support.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const steps = (process.argv[2] ?? '1000,2000,5000,10000').split(',').map(Number);
+const steps = (process.argv[2] ?? '20,1000,2000,5000,10000').split(',').map(Number);
 const ACCOUNTS = 64;
 const say = (line: string) => process.stderr.write(`scale: ${line}\n`);
 
@@ -166,7 +166,7 @@ runBench(async (databaseUrl) => {
       const active = await metric(url, 'gateway_subscriptions_active');
       if (active !== last) steadySince = Date.now();
       last = active;
-      return active >= step || Date.now() - steadySince > 5000;
+      return active >= step || Date.now() - steadySince > 15_000;
     });
     if (last < step) say(`${step}: ${last} subscriptions active (${errors} client errors so far: ${JSON.stringify(reasons)})`);
     await new Promise((resolve) => setTimeout(resolve, 3000));
