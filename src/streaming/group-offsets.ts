@@ -83,6 +83,7 @@ export class GroupOffsets {
   #timer: NodeJS.Timeout | undefined;
   #running = 0;
   #ticking = false;
+  #failures = { count: 0, loggedAt: 0 };
 
   constructor(options: GroupOffsetsOptions) {
     this.#options = options;
@@ -161,13 +162,25 @@ export class GroupOffsets {
       try {
         await work();
       } catch (error) {
-        this.#options.logger.warn({ err: error, groupId: group.id }, 'could not commit the offsets of a subscription group; will retry');
+        this.#failed(group.id, error);
       } finally {
         this.#release();
       }
     });
     group.busy = run;
     return run;
+  }
+
+  /** One line per 10 s however many groups fail (a Kafka outage fails every one of them, every interval). */
+  #failed(groupId: string, error: unknown): void {
+    this.#failures.count++;
+    const now = Date.now();
+    if (now - this.#failures.loggedAt < 10_000) return;
+    this.#options.logger.warn(
+      { err: error, groupId, failedCommits: this.#failures.count },
+      'could not commit the offsets of subscription groups; will retry',
+    );
+    this.#failures = { count: 0, loggedAt: now };
   }
 
   async #commit(group: GroupState, target: ReadonlyMap<number, bigint>): Promise<void> {

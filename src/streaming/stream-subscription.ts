@@ -27,6 +27,8 @@ export interface StreamSubscriptionOptions<T> {
   readonly key?: string;
   /** Read behind the live window when it falls behind (durable), instead of ending with SubscriptionLaggedError. */
   readonly catchUpWhenLagging: boolean;
+  /** A catch-up read failed (it is retried). */
+  readonly onReadFailed?: (error: unknown) => void;
   /** A start position had left the log and the read goes on from the earliest offset. */
   readonly onMoved?: (partition: number, from: bigint, to: bigint) => void;
 }
@@ -95,8 +97,8 @@ export class StreamSubscription<T> implements GroupMember {
         if (epoch === this.#epoch) this.#advance(item.partition, item.offset + 1n);
       } else if (step.kind === 'catch-up') {
         const epoch = this.#epoch;
-        const chunk = await catchUp.read(step.partition, step.from);
-        if (epoch !== this.#epoch || this.#ended) continue;
+        const chunk = await this.#readBehind(catchUp, step.partition, step.from);
+        if (chunk === undefined || epoch !== this.#epoch || this.#ended) continue;
         if (chunk.moved) this.#options.onMoved?.(step.partition, step.from, chunk.next);
         this.#chunks.set(step.partition, { chunk, index: 0 });
         if (chunk.items.length === 0) this.#advance(step.partition, chunk.next);
@@ -108,6 +110,26 @@ export class StreamSubscription<T> implements GroupMember {
         this.#wake = undefined;
       }
     }
+  }
+
+  /** A catch-up read, retried with a growing pause while the log does not answer; undefined once ended. */
+  async #readBehind(catchUp: CatchUpReads<T>, partition: number, from: bigint): Promise<CatchUpChunk<T> | undefined> {
+    for (let pauseMs = 200; !this.#ended; pauseMs = Math.min(pauseMs * 2, 5_000)) {
+      try {
+        return await catchUp.read(partition, from);
+      } catch (error) {
+        this.#options.onReadFailed?.(error);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pauseMs);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
+      }
+    }
+    return undefined;
   }
 
   #advance(partition: number, offset: bigint): void {

@@ -64,6 +64,12 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
   });
   const latest = latestOffsetsOnce(() => log.watermarks(topic));
   const active = new Set<StreamSubscription<T>>();
+  let catchUpFailureLoggedAt = 0;
+  const logCatchUpFailure = (error: unknown, groupId: string) => {
+    if (Date.now() - catchUpFailureLoggedAt < 10_000) return;
+    catchUpFailureLoggedAt = Date.now();
+    logger.warn({ err: error, topic, groupId }, 'a catch-up read failed; subscriptions behind the live read retry');
+  };
   let closing = false;
 
   async function startPositions(request: StreamRequest<T>): Promise<ReadonlyMap<number, bigint>> {
@@ -106,6 +112,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
         accept: request.accept,
         ...(request.key !== undefined && { key: request.key }),
         catchUpWhenLagging: kind === 'durable',
+        onReadFailed: (error) => logCatchUpFailure(error, groupId),
         onMoved: (partition, from, to) =>
           logger.warn(
             { groupId, partition, start: String(from), now: String(to) },
