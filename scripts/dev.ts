@@ -48,8 +48,11 @@ async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-/** Starts the local broker when KAFKA_BROKERS is one local broker that does not answer; returns the port it started. */
-async function ensureKafka(): Promise<number | undefined> {
+/**
+ * Starts the local broker when KAFKA_BROKERS is one local broker that does not answer. `starting` is
+ * called with its port first, so that an interrupted start is stopped too.
+ */
+async function ensureKafka(starting: (port: number) => void): Promise<void> {
   const list = (process.env.KAFKA_BROKERS || '127.0.0.1:9092')
     .split(',')
     .map((b) => b.trim())
@@ -59,17 +62,18 @@ async function ensureKafka(): Promise<number | undefined> {
     return host && Number(port) >= 1 && Number(port) <= 65535 ? [{ host: host.toLowerCase(), port: Number(port) }] : [];
   });
   // A malformed list is left to the gateway, which names the problem.
-  if (brokers.length === 0 || brokers.length < list.length) return undefined;
+  if (brokers.length === 0 || brokers.length < list.length) return;
   const [only] = brokers;
   if (brokers.length === 1 && only && (only.host === '127.0.0.1' || only.host === 'localhost')) {
-    if (await brokerAnswers(only.port)) return undefined;
+    if (await brokerAnswers(only.port)) return;
     say(`starting the local Kafka broker on 127.0.0.1:${only.port} (first run downloads its jars with mvn)`);
+    starting(only.port);
     try {
       execFileSync('bash', [kafkaScript, 'start', String(only.port)], { stdio: 'inherit' });
     } catch {
       throw new Error(`the local Kafka broker did not start (the line above says why); or set KAFKA_BROKERS to a running broker`);
     }
-    return only.port;
+    return;
   }
   const answering = await Promise.all(brokers.map((b) => brokerAnswers(b.port, b.host)));
   if (!answering.includes(true)) {
@@ -77,7 +81,6 @@ async function ensureKafka(): Promise<number | undefined> {
       'no broker in KAFKA_BROKERS answers, and dev does not start remote or several brokers (only one on 127.0.0.1 or localhost); the gateway runs without Kafka until one answers',
     );
   }
-  return undefined;
 }
 
 /** Set by SIGINT/SIGTERM before the gateway runs: set-up stops after its current step. */
@@ -94,42 +97,43 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const step = async <T>(work: () => Promise<T> | T): Promise<T> => {
+  // Called between steps, once what a step started is on `stops`.
+  const checkpoint = () => {
     if (interrupted) throw new Interrupted();
-    const value = await work();
-    if (interrupted) throw new Interrupted();
-    return value;
   };
 
   let code = 0;
   try {
-    await step(() => ensureExplorerBuilt(root, say));
+    await ensureExplorerBuilt(root, say);
+    checkpoint();
     let databaseUrl = process.env.DATABASE_URL;
     if (databaseUrl) {
       say(`database: ${shown(databaseUrl)}, from DATABASE_URL`);
     } else {
-      const local = await step(() => localPostgres({ root, env: process.env, urlVariable: 'DATABASE_URL', say }));
+      const local = await localPostgres({ root, env: process.env, urlVariable: 'DATABASE_URL', say });
       stops.push(async () => {
         say('stopping the embedded PostgreSQL');
         await local.stop();
       });
       databaseUrl = local.url('graphql_kafka_gateway');
       say(`database: graphql_kafka_gateway on ${local.description}`);
+      checkpoint();
     }
     const url = databaseUrl;
-    await step(() => ensureDatabase(url));
+    await ensureDatabase(url);
+    checkpoint();
     let secret = process.env.AUTH_JWT_SECRET;
     if (!secret) {
       secret = ensureDevSecret();
       say(`signing tokens with the secret in ${devSecretFile} (set AUTH_JWT_SECRET to use another)`);
     }
-    const kafkaPort = await step(() => ensureKafka());
-    if (kafkaPort !== undefined) {
+    await ensureKafka((kafkaPort) =>
       stops.push(() => {
         say('stopping the local Kafka broker');
         execFileSync('bash', [kafkaScript, 'stop', String(kafkaPort)], { stdio: 'inherit' });
-      });
-    }
+      }),
+    );
+    checkpoint();
 
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: root,
@@ -145,7 +149,8 @@ async function main(): Promise<number> {
     gateway = child;
     code = await new Promise<number>((resolve) => child.once('exit', (exitCode) => resolve(exitCode ?? 0)));
   } catch (error) {
-    if (error instanceof Interrupted) {
+    // After Ctrl-C, a step's failure (a build killed by the same signal) is the interruption, not an error.
+    if (error instanceof Interrupted || interrupted) {
       code = 130;
     } else {
       const message = error instanceof Error ? error.message : String(error);

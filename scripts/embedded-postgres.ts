@@ -8,14 +8,39 @@
  * our process group, where a terminal's Ctrl-C stops it before the gateway has closed its
  * connections. pg_ctl starts the server in a session of its own; we stop it, last.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
-const run = promisify(execFile);
+/**
+ * Runs a program to its end in a process group of its own (detached): a Ctrl-C meant for `npm run dev`
+ * must not end initdb, pg_ctl or a user lookup half-way. The caller stops the server afterwards.
+ * Rejects with its stderr on a non-zero exit.
+ */
+function run(
+  file: string,
+  args: string[],
+  options: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(Object.assign(new Error(`${file} exited ${code}`), { stderr }));
+    });
+  });
+}
 
 export interface EmbeddedPostgresOptions {
   /** Holds the server's data directory, log and owner file, e.g. `.cache/embedded-postgres`. */
@@ -130,7 +155,8 @@ export async function startEmbeddedPostgres({ baseDir, port, say }: EmbeddedPost
   const logFile = join(baseDir, 'server.log');
   const user = await runAs(say);
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
-  const pgCtl = (args: string[]) => run(bin.pg_ctl, args, { ...asUser, env: { ...process.env, LC_ALL: 'C' } });
+  const options = { ...asUser, env: { ...process.env, LC_ALL: 'C' } };
+  const pgCtl = (args: string[]) => run(bin.pg_ctl, args, options);
   const stopServer = async () => {
     await pgCtl(['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60', '-s']);
     rmSync(ownerFile, { force: true });
@@ -157,10 +183,7 @@ export async function startEmbeddedPostgres({ baseDir, port, say }: EmbeddedPost
     say(`initialising the embedded PostgreSQL ${major} in ${dataDir} (first run only)`);
     rmSync(dataDir, { recursive: true, force: true }); // what a failed first run left
     try {
-      await run(bin.initdb, ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-instructions'], {
-        ...asUser,
-        env: { ...process.env, LC_ALL: 'C' },
-      });
+      await run(bin.initdb, ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-instructions'], options);
     } catch (error) {
       throw new EmbeddedPostgresError(`initdb failed for the embedded PostgreSQL in ${dataDir}: ${firstLine(error)}`);
     }
@@ -181,6 +204,8 @@ export async function startEmbeddedPostgres({ baseDir, port, say }: EmbeddedPost
       `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
     ]);
   } catch {
+    // A server that came up too late for pg_ctl's wait is not left behind.
+    if (runningServer(dataDir)) await stopServer().catch(() => {});
     rmSync(ownerFile, { force: true });
     throw new EmbeddedPostgresError(`the embedded PostgreSQL did not start on 127.0.0.1:${port}: see ${logFile}`);
   }

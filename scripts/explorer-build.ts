@@ -41,7 +41,8 @@ export async function ensureExplorerBuilt(root: string, say: (line: string) => v
   say(`building the GraphiQL explorer into dist/explorer (${reason}); this takes up to a minute`);
   const started = Date.now();
   // npm_execpath is npm's own script when we run under npm; `npm` from PATH otherwise.
-  const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];
+  const execPath = process.env.npm_execpath;
+  const npm = execPath && /npm-cli\.c?js$/.test(execPath) ? [process.execPath, execPath] : ['npm'];
   const [command = 'npm', ...args] = npm;
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(command, [...args, 'run', '--silent', 'build:explorer'], { cwd: root, stdio: 'inherit' });
