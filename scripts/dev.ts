@@ -22,12 +22,14 @@ const say = (line: string) => process.stdout.write(`dev: ${line}\n`);
 
 /** Redacts a password in a URL written to the terminal. */
 function shown(url: string): string {
+  if (!URL.canParse(url)) return '(not a URL)';
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
   return parsed.toString();
 }
 
 async function ensureDatabase(url: string): Promise<void> {
+  if (!URL.canParse(url)) throw new Error('DATABASE_URL is not a URL: use postgres://user[:password]@host:port/database, or unset it');
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
   const admin = new URL(url);
@@ -41,7 +43,7 @@ async function ensureDatabase(url: string): Promise<void> {
     }
   } catch (error) {
     throw new Error(
-      `cannot reach the database server of ${shown(url)}: ${(error as Error).message}; check DATABASE_URL, or unset it to use a local or the embedded PostgreSQL`,
+      `could not check or create the database of ${shown(url)}: ${(error as Error).message}; check DATABASE_URL, or unset it to use a local or the embedded PostgreSQL`,
     );
   } finally {
     await sql.end();

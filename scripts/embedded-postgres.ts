@@ -178,7 +178,25 @@ export async function startEmbeddedPostgres({ baseDir, port, say }: EmbeddedPost
     );
   }
   mkdirSync(baseDir, { recursive: true });
-  if (user) chownSync(baseDir, user.uid, user.gid);
+  if (user) {
+    chownSync(baseDir, user.uid, user.gid);
+    // A clone under a private directory (such as /root) is out of user postgres's reach.
+    for (const [path, flag] of [
+      [bin.postgres, '-x'],
+      [baseDir, '-w'],
+    ] as const) {
+      if (
+        !(await run('test', [flag, path], asUser).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        throw new EmbeddedPostgresError(
+          `user postgres (PostgreSQL does not run as root) cannot reach ${path}: make its parent directories searchable by others (chmod o+x), clone the project elsewhere, or set DATABASE_URL`,
+        );
+      }
+    }
+  }
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     say(`initialising the embedded PostgreSQL ${major} in ${dataDir} (first run only)`);
     rmSync(dataDir, { recursive: true, force: true }); // what a failed first run left
