@@ -113,10 +113,12 @@ async function main(): Promise<number> {
       say(`database: ${shown(databaseUrl)}, from DATABASE_URL`);
     } else {
       const local = await localPostgres({ root, env: process.env, urlVariable: 'DATABASE_URL', say });
-      stops.push(async () => {
-        say('stopping the embedded PostgreSQL');
-        await local.stop();
-      });
+      if (local.owned) {
+        stops.push(async () => {
+          say('stopping the embedded PostgreSQL');
+          await local.stop();
+        });
+      }
       databaseUrl = local.url('graphql_kafka_gateway');
       say(`database: graphql_kafka_gateway on ${local.description}`);
       checkpoint();

@@ -27,7 +27,9 @@ export interface LocalPostgres {
   url(database: string): string;
   /** One line: which server, and why this one. */
   readonly description: string;
-  /** Stops the embedded server if this run started it; otherwise does nothing. */
+  /** True when stop() has a server to stop: an embedded one this run started (or adopted from a run that died). */
+  readonly owned: boolean;
+  /** Stops the embedded server if this run owns it; otherwise does nothing. */
   stop(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function localPostgres({ root, env, urlVariable, say }: LocalPostgr
     return {
       url: urlOn(host, port),
       description: `the PostgreSQL server on ${host}:${port}, because ${urlVariable} is not set and it answers there`,
+      owned: false,
       stop: async () => {},
     };
   }
@@ -94,6 +97,7 @@ export async function localPostgres({ root, env, urlVariable, say }: LocalPostgr
   return {
     url: urlOn('127.0.0.1', server.port),
     description: `the embedded PostgreSQL on 127.0.0.1:${server.port} (pid ${server.pid}, ${how}; data in ${relative(root, baseDir) || baseDir}), because ${urlVariable} is not set and nothing answers on ${host}:${port}`,
+    owned: server.how !== 'shared',
     stop: () => server.stop(),
   };
 }
