@@ -1,6 +1,8 @@
 /**
  * npm run dev: everything a newcomer needs on a fresh clone after `npm ci`.
- * Creates the local database if missing, starts the local Kafka broker when
+ * Builds the explorer when missing or stale, picks a database (DATABASE_URL; else the server on
+ * LOCAL_POSTGRES_ADDRESS; else the embedded PostgreSQL, started here), creates the database if
+ * missing, starts the local Kafka broker when
  * KAFKA_BROKERS (default 127.0.0.1:9092) is one local broker that does not answer,
  * and runs the gateway in development mode (it applies migrations and creates the
  * topic itself) with a secret kept in .cache/dev-auth-secret unless AUTH_JWT_SECRET
@@ -10,31 +12,49 @@ import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { devSecretFile, ensureDevSecret } from './dev-secret.js';
+import { ensureExplorerBuilt } from './explorer-build.js';
 import { brokerAnswers } from './kafka/broker-answers.js';
+import { EmbeddedPostgresError, localPostgres } from './local-postgres.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const kafkaScript = fileURLToPath(new URL('./kafka/kafka.sh', import.meta.url));
 const say = (line: string) => process.stdout.write(`dev: ${line}\n`);
 
+/** Redacts a password in a URL written to the terminal. */
+function shown(url: string): string {
+  if (!URL.canParse(url)) return '(not a URL)';
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
 async function ensureDatabase(url: string): Promise<void> {
+  if (!URL.canParse(url)) throw new Error('DATABASE_URL is not a URL: use postgres://user[:password]@host:port/database, or unset it');
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
   const admin = new URL(url);
   admin.pathname = '/postgres';
-  const sql = postgres(admin.toString(), { max: 1, onnotice: () => {} });
+  const sql = postgres(admin.toString(), { max: 1, connect_timeout: 10, onnotice: () => {} });
   try {
     const found = await sql`select 1 from pg_database where datname = ${name}`;
     if (found.length === 0) {
       await sql.unsafe(`create database "${name.replaceAll('"', '""')}"`);
       say(`created database ${name}`);
     }
+  } catch (error) {
+    throw new Error(
+      `could not check or create the database of ${shown(url)}: ${(error as Error).message}; check DATABASE_URL, or unset it to use a local or the embedded PostgreSQL`,
+    );
   } finally {
     await sql.end();
   }
 }
 
-/** Starts the local broker when KAFKA_BROKERS is one local broker that does not answer; returns the port it started. */
-async function ensureKafka(): Promise<number | undefined> {
+/**
+ * Starts the local broker when KAFKA_BROKERS is one local broker that does not answer. `starting` is
+ * called with its port first, so that an interrupted start is stopped too.
+ */
+async function ensureKafka(starting: (port: number) => void): Promise<void> {
   const list = (process.env.KAFKA_BROKERS || '127.0.0.1:9092')
     .split(',')
     .map((b) => b.trim())
@@ -44,13 +64,18 @@ async function ensureKafka(): Promise<number | undefined> {
     return host && Number(port) >= 1 && Number(port) <= 65535 ? [{ host: host.toLowerCase(), port: Number(port) }] : [];
   });
   // A malformed list is left to the gateway, which names the problem.
-  if (brokers.length === 0 || brokers.length < list.length) return undefined;
+  if (brokers.length === 0 || brokers.length < list.length) return;
   const [only] = brokers;
   if (brokers.length === 1 && only && (only.host === '127.0.0.1' || only.host === 'localhost')) {
-    if (await brokerAnswers(only.port)) return undefined;
+    if (await brokerAnswers(only.port)) return;
     say(`starting the local Kafka broker on 127.0.0.1:${only.port} (first run downloads its jars with mvn)`);
-    execFileSync('bash', [kafkaScript, 'start', String(only.port)], { stdio: 'inherit' });
-    return only.port;
+    starting(only.port);
+    try {
+      execFileSync('bash', [kafkaScript, 'start', String(only.port)], { stdio: 'inherit' });
+    } catch {
+      throw new Error(`the local Kafka broker did not start (the line above says why); or set KAFKA_BROKERS to a running broker`);
+    }
+    return;
   }
   const answering = await Promise.all(brokers.map((b) => brokerAnswers(b.port, b.host)));
   if (!answering.includes(true)) {
@@ -58,43 +83,100 @@ async function ensureKafka(): Promise<number | undefined> {
       'no broker in KAFKA_BROKERS answers, and dev does not start remote or several brokers (only one on 127.0.0.1 or localhost); the gateway runs without Kafka until one answers',
     );
   }
-  return undefined;
 }
 
-async function main(): Promise<void> {
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/graphql_kafka_gateway';
-  await ensureDatabase(databaseUrl);
-  let secret = process.env.AUTH_JWT_SECRET;
-  if (!secret) {
-    secret = ensureDevSecret();
-    say(`signing tokens with the secret in ${devSecretFile} (set AUTH_JWT_SECRET to use another)`);
-  }
-  const kafkaPort = await ensureKafka();
+/** Set by SIGINT/SIGTERM before the gateway runs: set-up stops after its current step. */
+class Interrupted extends Error {}
 
-  const gateway = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      NODE_ENV: 'development',
-      DATABASE_URL: databaseUrl,
-      AUTH_JWT_SECRET: secret,
-      LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
-    },
-  });
-  const stopAll = () => gateway.kill('SIGTERM');
-  process.on('SIGINT', stopAll);
-  process.on('SIGTERM', stopAll);
-  gateway.on('exit', (code) => {
-    if (kafkaPort !== undefined) {
-      say('stopping the local Kafka broker');
-      execFileSync('bash', [kafkaScript, 'stop', String(kafkaPort)], { stdio: 'inherit' });
+async function main(): Promise<number> {
+  // What this run started, stopped last-in first-out whatever happens.
+  const stops: (() => Promise<void> | void)[] = [];
+  let gateway: ReturnType<typeof spawn> | undefined;
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    gateway?.kill('SIGTERM');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Called between steps, once what a step started is on `stops`.
+  const checkpoint = () => {
+    if (interrupted) throw new Interrupted();
+  };
+
+  let code = 0;
+  try {
+    await ensureExplorerBuilt(root, say);
+    checkpoint();
+    let databaseUrl = process.env.DATABASE_URL;
+    if (databaseUrl) {
+      say(`database: ${shown(databaseUrl)}, from DATABASE_URL`);
+    } else {
+      const local = await localPostgres({ root, env: process.env, urlVariable: 'DATABASE_URL', say });
+      if (local.owned) {
+        stops.push(async () => {
+          say('stopping the embedded PostgreSQL');
+          await local.stop();
+        });
+      }
+      databaseUrl = local.url('graphql_kafka_gateway');
+      say(`database: graphql_kafka_gateway on ${local.description}`);
+      checkpoint();
     }
-    process.exit(code ?? 0);
-  });
+    const url = databaseUrl;
+    await ensureDatabase(url);
+    checkpoint();
+    let secret = process.env.AUTH_JWT_SECRET;
+    if (!secret) {
+      secret = ensureDevSecret();
+      say(`signing tokens with the secret in ${devSecretFile} (set AUTH_JWT_SECRET to use another)`);
+    }
+    await ensureKafka((kafkaPort) =>
+      stops.push(() => {
+        say('stopping the local Kafka broker');
+        execFileSync('bash', [kafkaScript, 'stop', String(kafkaPort)], { stdio: 'inherit' });
+      }),
+    );
+    checkpoint();
+
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: root,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        NODE_ENV: 'development',
+        DATABASE_URL: databaseUrl,
+        AUTH_JWT_SECRET: secret,
+        LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
+      },
+    });
+    gateway = child;
+    code = await new Promise<number>((resolve) => child.once('exit', (exitCode) => resolve(exitCode ?? 0)));
+  } catch (error) {
+    // After Ctrl-C, a step's failure (a build killed by the same signal) is the interruption, not an error.
+    if (error instanceof Interrupted || interrupted) {
+      code = 130;
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`dev: ${error instanceof EmbeddedPostgresError ? `database: ${message}` : message}\n`);
+      code = 1;
+    }
+  }
+  for (const stop of stops.reverse()) {
+    try {
+      await stop();
+    } catch (error) {
+      process.stderr.write(`dev: ${error instanceof Error ? error.message : String(error)}\n`);
+      code ||= 1;
+    }
+  }
+  return code;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`dev: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`dev: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

