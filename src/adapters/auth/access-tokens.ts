@@ -38,8 +38,30 @@ export async function mintAccessToken(secret: string, claims: TokenClaims): Prom
 
 const unauthenticated = (why: string, cause?: unknown) => new AppError('UNAUTHENTICATED', why, { cause });
 
+/**
+ * Tokens already verified, per secret: a client sends one token with every request, and its signature and
+ * claims do not change. A hit is used only until the token's exp (then jose runs again and says it expired).
+ * Bounded; the oldest entry goes first.
+ */
+const VERIFIED_CAP = 10_000;
+const verified = new Map<string, Map<string, Caller>>();
+
 /** Verifies an HS256 token and turns its claims into a Caller; anything wrong is UNAUTHENTICATED. */
 export async function verifyAccessToken(secret: string, token: string): Promise<Caller> {
+  let known = verified.get(secret);
+  const hit = known?.get(token);
+  if (hit && hit.expiresAt.getTime() > Date.now()) return hit;
+  const caller = await verifyWithJose(secret, token);
+  if (!known) {
+    known = new Map();
+    verified.set(secret, known);
+  }
+  if (known.size >= VERIFIED_CAP) known.delete(known.keys().next().value as string);
+  known.set(token, caller);
+  return caller;
+}
+
+async function verifyWithJose(secret: string, token: string): Promise<Caller> {
   let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
   try {
     ({ payload } = await jwtVerify(token, await keyOf(secret), { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] }));
