@@ -46,6 +46,8 @@ export async function openLoop(
   seconds: number,
   task: (i: number) => Promise<unknown>,
   onProgress?: (sent: number) => void,
+  /** Checked before each call: true ends the run early. */
+  stop: () => boolean = () => false,
 ): Promise<LoadResult & { sent: number }> {
   const total = Math.round(ratePerSecond * seconds);
   const intervalMs = 1000 / ratePerSecond;
@@ -54,7 +56,8 @@ export async function openLoop(
   let errors = 0;
   let firstError: unknown;
   const started = performance.now();
-  for (let i = 0; i < total; i++) {
+  let sent = 0;
+  for (let i = 0; i < total && !stop(); i++, sent++) {
     const due = started + i * intervalMs;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -72,5 +75,5 @@ export async function openLoop(
     if (i % 50 === 0) onProgress?.(i);
   }
   await Promise.all(calls);
-  return { elapsedMs: performance.now() - started, latencies, errors, sent: total, ...(firstError !== undefined && { firstError }) };
+  return { elapsedMs: performance.now() - started, latencies, errors, sent, ...(firstError !== undefined && { firstError }) };
 }

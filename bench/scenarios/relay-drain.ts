@@ -82,6 +82,7 @@ export const relayDrain: Scenario = {
         const phase = resumedAt ? 'draining' : pausedAt ? 'Kafka paused' : 'steady';
         progress.update(`relay-drain: ${rate} orders/s, ${phase}, outbox pending ${last?.pending ?? '?'}`);
       },
+      () => recovered !== undefined,
     );
     // Stop as soon as the outbox is back to its steady lag (no need to run the load to its end).
     while (!recovered) {
