@@ -46,7 +46,10 @@ export const endToEndLatency: Scenario = {
 
     let sequence = 0;
     const place = async (i: number) => {
-      const data = await client.call<{ placeOrder: { id: string } }>(PLACE_ORDER, orderVariables(accounts[i % ACCOUNTS]!, `e-${sequence++}`));
+      const data = await client.call<{ placeOrder: { id: string } }>(
+        PLACE_ORDER,
+        orderVariables(accounts[i % ACCOUNTS]!, `e-${sequence++}`),
+      );
       viaGateway.responded(data.placeOrder.id);
       viaKafka.responded(data.placeOrder.id);
     };
