@@ -81,13 +81,13 @@ export function formatCell(value: Cell | undefined): string {
 }
 
 const header = (c: Column) => (c.unit && c.unit !== c.label ? `${c.label} (${c.unit})` : c.label);
-const escape = (text: string) => text.replaceAll('|', '\\|');
+const escapePipes = (text: string) => text.replaceAll('|', '\\|');
 
 export function tableToMarkdown(table: ResultTable): string {
   const lines = [
-    `| ${table.columns.map((c) => escape(header(c))).join(' | ')} |`,
+    `| ${table.columns.map((c) => escapePipes(header(c))).join(' | ')} |`,
     `| ${table.columns.map(() => '---').join(' | ')} |`,
-    ...table.rows.map((row) => `| ${table.columns.map((c) => escape(formatCell(row[c.key]))).join(' | ')} |`),
+    ...table.rows.map((row) => `| ${table.columns.map((c) => escapePipes(formatCell(row[c.key]))).join(' | ')} |`),
   ];
   return lines.join('\n');
 }
