@@ -19,7 +19,7 @@ export const endToEndLatency: Scenario = {
   title: 'placeOrder response to event, at fixed offered rates',
   async run({ quick, progress, defer }) {
     const rates = [200, 1000];
-    const seconds = quick ? 5 : 20;
+    const seconds = quick ? 3 : 20;
     const database = await migratedScratchDatabase();
     defer(() => database.drop());
     const topic = uniqueName('bench-e2e').replaceAll('_', '-');

@@ -28,8 +28,8 @@ export const relayDrain: Scenario = {
   title: 'relay drain after Kafka stopped under load',
   async run({ quick, progress, defer }) {
     const rate = quick ? 200 : 500;
-    const outageSeconds = quick ? 4 : 10;
-    const beforeSeconds = quick ? 3 : 5;
+    const outageSeconds = quick ? 3 : 10;
+    const beforeSeconds = quick ? 2 : 5;
     progress.update(`relay-drain: starting a private broker on 127.0.0.1:${BROKER_PORT}`);
     const broker = await startPrivateBroker(BROKER_PORT);
     defer(() => broker.stop());

@@ -63,7 +63,9 @@ export const subscriberScale: Scenario = {
   title: 'subscriber scale: the ramp until the engine gives out',
   async run({ quick, progress, defer }) {
     const steps = quick ? [100, 200] : [1000, 2000, 5000, 10_000];
-    const boundMs = quick ? 30_000 : 90_000;
+    const boundMs = quick ? 20_000 : 90_000;
+    const idleMs = quick ? 2000 : 3000;
+    const latencySeconds = quick ? 3 : 5;
     const database = await migratedScratchDatabase();
     defer(() => database.drop());
     const topic = uniqueName('bench-scale').replaceAll('_', '-');
@@ -98,7 +100,7 @@ export const subscriberScale: Scenario = {
     );
     if (!live) throw new Error('the latency probe saw no event within 60 s');
 
-    const [baseGatewayCpu = 0, baseBrokerCpu = Number.NaN] = await idleCpuPercent(broker ? [gateway, broker] : [gateway], 3000);
+    const [baseGatewayCpu = 0, baseBrokerCpu = Number.NaN] = await idleCpuPercent(broker ? [gateway, broker] : [gateway], idleMs);
     const baseRss = gateway.rssBytes();
     const swarm = await startSwarm({ url: gateway.url, token, accountId: quiet, perConnection: 50 });
     defer(() => swarm.close());
@@ -134,7 +136,7 @@ export const subscriberScale: Scenario = {
         break;
       }
       progress.update(`${label}: idle CPU`);
-      const [gatewayIdle = 0, brokerIdle = Number.NaN] = await idleCpuPercent(broker ? [gateway, broker] : [gateway], 3000);
+      const [gatewayIdle = 0, brokerIdle = Number.NaN] = await idleCpuPercent(broker ? [gateway, broker] : [gateway], idleMs);
       const rss = gateway.rssBytes();
       probe.reset();
       const load = await openLoop(
