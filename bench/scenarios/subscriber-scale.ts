@@ -141,7 +141,7 @@ export const subscriberScale: Scenario = {
       probe.reset();
       const load = await openLoop(
         100,
-        5,
+        latencySeconds,
         async () => probe.responded((await place(hot!)).placeOrder.id),
         () => progress.update(`${label}: placeOrder -> event at 100/s`),
       );
