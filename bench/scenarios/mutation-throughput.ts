@@ -132,7 +132,7 @@ export const mutationThroughput: Scenario = {
       }
     }
 
-    // Commit -> acknowledged by Kafka, from the outbox itself: created_at is the statement's start (before the
+    // Commit -> acknowledged by Kafka, from the outbox itself: created_at is the outbox insert (just before the
     // commit), published_at is set after Kafka's ack, so this over-states the delay by a round trip at most.
     const delays = await outbox<{ ms: number }[]>`
       select extract(epoch from (published_at - created_at)) * 1000 as ms from outbox

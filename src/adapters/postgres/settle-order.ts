@@ -13,6 +13,9 @@ import type { PlaceOrderCommand } from '../../ports/ledger.js';
  * The event is serialized here, before the debit is known; the statement writes the debited balance into it.
  * drizzle makes this client's timestamp and json serializers pass strings through, so instants go as ISO text.
  *
+ * The outbox row's created_at is the moment of its insert (after the row lock was granted), not the
+ * statement's start, so commit-to-Kafka figures do not count the wait for a busy account.
+ *
  * Resolves with the settled order, or null when the debit was refused (the caller explains why).
  */
 export async function settleOrder(pg: Sql, command: PlaceOrderCommand, topic: string): Promise<Order | null> {
@@ -44,9 +47,10 @@ export async function settleOrder(pg: Sql, command: PlaceOrderCommand, topic: st
       from debit
       returning balance_after
     ), queued as (
-      insert into outbox (event_id, topic, key, value)
+      insert into outbox (event_id, topic, key, value, created_at)
       select ${eventId}, ${topic}, ${command.accountId},
-        jsonb_set(${JSON.stringify(toOrderSettledEvent(eventId, draft))}::text::jsonb, '{data,balanceAfter}', to_jsonb(balance_after::text))
+        jsonb_set(${JSON.stringify(toOrderSettledEvent(eventId, draft))}::text::jsonb, '{data,balanceAfter}', to_jsonb(balance_after::text)),
+        clock_timestamp()
       from settled
     )
     select balance_after from settled`;
