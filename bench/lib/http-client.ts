@@ -11,8 +11,21 @@ export function graphqlClient(baseUrl: string, options: { token?: string; maxSoc
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
 
-  /** Resolves with `data`; rejects on a transport failure or a GraphQL error. */
-  const call = <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}): Promise<T> =>
+  /**
+   * Resolves with `data`; rejects on a transport failure or a GraphQL error. A request on a kept-alive socket
+   * that the server closed meanwhile is sent once more (Node's documented `reusedSocket` pattern); every
+   * operation the suite sends is safe to repeat (placeOrder carries its idempotency key).
+   */
+  const call = async <T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
+    try {
+      return await send<T>(query, variables);
+    } catch (error) {
+      if (!(error instanceof Error && (error as { reusedSocket?: boolean }).reusedSocket)) throw error;
+      return send<T>(query, variables);
+    }
+  };
+
+  const send = <T>(query: string, variables: Record<string, unknown>): Promise<T> =>
     new Promise((resolve, reject) => {
       const body = JSON.stringify({ query, variables });
       const req = request(
@@ -33,7 +46,12 @@ export function graphqlClient(baseUrl: string, options: { token?: string; maxSoc
           res.on('error', reject);
         },
       );
-      req.on('error', reject);
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (req.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up')) {
+          Object.assign(error, { reusedSocket: true });
+        }
+        reject(error);
+      });
       req.end(body);
     });
   return { call, close: () => agent.destroy() };

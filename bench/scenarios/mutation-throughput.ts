@@ -45,7 +45,7 @@ export const mutationThroughput: Scenario = {
           { concurrency: 16, orders: 8000 },
           { concurrency: 64, orders: 8000 },
         ];
-    const warmUp = quick ? 200 : 1000;
+    const warmUp = quick ? 200 : 500;
 
     const gatewayDb = await migratedScratchDatabase();
     defer(() => gatewayDb.drop());

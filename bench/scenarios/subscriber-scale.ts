@@ -63,7 +63,7 @@ export const subscriberScale: Scenario = {
   title: 'subscriber scale: the ramp until the engine gives out',
   async run({ quick, progress, defer }) {
     const steps = quick ? [100, 200] : [1000, 2000, 5000, 10_000];
-    const boundMs = quick ? 20_000 : 90_000;
+    const boundMs = quick ? 20_000 : 60_000;
     const idleMs = quick ? 2000 : 3000;
     const latencySeconds = quick ? 3 : 5;
     const database = await migratedScratchDatabase();
