@@ -44,7 +44,14 @@ export interface AppOptions {
 /** The composition root: adapters -> use cases -> transports. Nothing connects until start(). */
 export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const database = openDatabase(config.DATABASE_URL);
-  const outboxSignal = createOutboxSignal(database.sql);
+  // The relay is built below; the signal reaches it in-process whenever it holds the lease.
+  const outboxSignal = createOutboxSignal(database.sql, {
+    wakeLocal: () => {
+      if (!relay.isActive) return false;
+      relay.wake();
+      return true;
+    },
+  });
   const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }));
   const cursorSecret = createHmac('sha256', config.AUTH_JWT_SECRET).update('subscription-cursor').digest('base64url');
   const orderSource = createKafkaOrderSource({

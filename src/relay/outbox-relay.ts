@@ -18,6 +18,8 @@ export interface OutboxRelay {
   stop(): Promise<void>;
   readonly isActive: boolean;
   readonly pending: number;
+  /** Outbox records committed: publish them soon. The same as a NOTIFY, for a caller in this process. */
+  wake(): void;
 }
 
 /**
@@ -147,5 +149,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     get pending() {
       return pending;
     },
+    wake,
   };
 }

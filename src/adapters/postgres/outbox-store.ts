@@ -12,7 +12,7 @@ interface PendingRow {
   event_id: string | null;
   topic: string | null;
   key: string | null;
-  value: unknown;
+  value: string | null;
 }
 
 export class LeaseLostError extends Error {
@@ -51,10 +51,11 @@ export function createOutboxStore(databaseUrl: string, notifications: Sql): Outb
       }
       return {
         async pending(limit: number): Promise<PendingRecord[]> {
+          // value as text: the record goes to Kafka as it is, without a JSON.parse and JSON.stringify per row.
           // If the session dropped, postgres.js reconnects to a new backend without the lock: read only on the
           // backend that took it (the lock lives exactly as long as that backend's session).
           const rows = await session<PendingRow[]>`
-            select lease.held, o.id, o.event_id, o.topic, o.key, o.value
+            select lease.held, o.id, o.event_id, o.topic, o.key, o.value::text as value
             from (select pg_backend_pid() = ${pid} as held) as lease
             left join lateral (
               select id, event_id, topic, key, value from outbox
@@ -64,7 +65,7 @@ export function createOutboxStore(databaseUrl: string, notifications: Sql): Outb
           return rows.flatMap((r) =>
             r.id === null
               ? []
-              : [{ id: r.id, eventId: String(r.event_id), topic: String(r.topic), key: String(r.key), value: JSON.stringify(r.value) }],
+              : [{ id: r.id, eventId: String(r.event_id), topic: String(r.topic), key: String(r.key), value: String(r.value) }],
           );
         },
         async markPublished(ids: readonly bigint[]): Promise<void> {

@@ -1,16 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Account } from '../../domain/account.js';
 import type { Order } from '../../domain/order.js';
-import { toOrderSettledEvent } from '../../domain/order-event.js';
 import { AppError } from '../../errors.js';
 import type { DepositCommand, Ledger, OpenAccountCommand, OrderPage, PlaceOrderCommand } from '../../ports/ledger.js';
 import type { Database } from './database.js';
-import { type OutboxSignal, writeToOutbox } from './outbox-writer.js';
+import type { OutboxSignal } from './outbox-writer.js';
 import { decodePageCursor, encodePageCursor } from './page-cursor.js';
 import { isPgError, PG_NUMERIC_OUT_OF_RANGE, PG_UNIQUE_VIOLATION } from './pg-errors.js';
 import { toAccount, toOrder } from './rows.js';
 import { accounts, deposits, orders } from './schema.js';
+import { settleOrder } from './settle-order.js';
 
 const notFound = (id: string) => new AppError('ACCOUNT_NOT_FOUND', `account ${id} does not exist`);
 const conflict = (what: string) => new AppError('IDEMPOTENCY_CONFLICT', `${what} was already used on this account for a different request`);
@@ -25,41 +24,7 @@ const sameOrderRequest = (order: Order, command: PlaceOrderCommand): boolean =>
 export function createPostgresLedger(database: Pick<Database, 'db' | 'sql'>, ordersTopic: string, outboxSignal: OutboxSignal): Ledger {
   const { db, sql: pg } = database;
 
-  // drizzle makes this client's timestamp and json serializers pass strings through, so raw queries send ISO and JSON text.
-  /**
-   * The hot path in two statements: the conditional debit (which also takes
-   * the account's row lock and refuses a used key), then the order and its
-   * outbox record. Null when the debit was refused; the caller explains why.
-   */
-  const settle = (command: PlaceOrderCommand): Promise<Order | null> =>
-    pg.begin(async (tx) => {
-      const [debited] = await tx<{ balance: bigint }[]>`
-        update accounts set balance = balance - ${command.amount.toString()}
-        where id = ${command.accountId} and currency = ${command.currency} and balance >= ${command.amount.toString()}
-          and not exists (select 1 from orders where account_id = ${command.accountId} and idempotency_key = ${command.idempotencyKey})
-        returning balance`;
-      if (!debited) return null;
-      const order: Order = {
-        id: randomUUID(),
-        accountId: command.accountId,
-        amount: command.amount,
-        currency: command.currency,
-        product: command.product,
-        reference: command.reference,
-        status: 'SETTLED',
-        balanceAfter: BigInt(debited.balance),
-        idempotencyKey: command.idempotencyKey,
-        createdAt: command.createdAt,
-        settledAt: new Date(),
-      };
-      const eventId = randomUUID();
-      await tx`
-        insert into orders (id, account_id, amount, currency, product, reference, status, balance_after, idempotency_key, created_at, settled_at)
-        values (${order.id}, ${order.accountId}, ${order.amount.toString()}, ${order.currency}, ${order.product}, ${order.reference},
-          'SETTLED', ${order.balanceAfter.toString()}, ${order.idempotencyKey}, ${order.createdAt.toISOString()}, ${order.settledAt.toISOString()})`;
-      await writeToOutbox(tx, { eventId, topic: ordersTopic, key: order.accountId, value: { ...toOrderSettledEvent(eventId, order) } });
-      return order;
-    }) as Promise<Order | null>;
+  const settle = (command: PlaceOrderCommand) => settleOrder(pg, command, ordersTopic);
 
   /** Why a debit was refused: a replayed key, no such account, another currency, or not enough money. */
   async function explainRefusal(command: PlaceOrderCommand): Promise<Order> {

@@ -1,0 +1,50 @@
+// The floor of the stack: Apollo Server 5 + Express 5 on node:http with the gateway's schema and options, and a
+// placeOrder resolver that returns a constant order (no token, no database, no Kafka). Plain JavaScript run by
+// node, like the built gateway. Logs the gateway's "listening" line so the suite starts it the same way.
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import express from 'express';
+
+const now = new Date().toISOString();
+const order = (input) => ({
+  id: '00000000-0000-4000-8000-000000000000',
+  accountId: input.accountId,
+  amount: input.amount,
+  currency: input.currency,
+  product: input.product,
+  reference: input.reference ?? null,
+  status: 'SETTLED',
+  balanceAfter: '0',
+  idempotencyKey: input.idempotencyKey,
+  createdAt: now,
+  settledAt: now,
+});
+
+const schema = makeExecutableSchema({
+  typeDefs: readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'),
+  resolvers: { Mutation: { placeOrder: (_, { input }) => order(input) } },
+});
+const app = express();
+app.disable('x-powered-by');
+const server = createServer(app);
+const apollo = new ApolloServer({
+  schema,
+  introspection: true,
+  includeStacktraceInErrorResponses: false,
+  stopOnTerminationSignals: false,
+  csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
+  plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), ApolloServerPluginLandingPageDisabled()],
+});
+await apollo.start();
+app.use('/graphql', express.json({ limit: '256kb' }), expressMiddleware(apollo, { context: async () => ({}) }));
+server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ msg: 'gateway is listening', port: server.address().port })}\n`);
+});
+process.once('SIGTERM', () => {
+  apollo.stop().then(() => process.exit(0));
+});

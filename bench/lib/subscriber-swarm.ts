@@ -1,0 +1,97 @@
+/**
+ * Many graphql-ws subscriptions, in a process of their own so that opening thousands of them does not
+ * saturate the load generator. Driven over IPC by the subscriber-scale scenario (`fork` with tsx):
+ * `{ type: 'open', count }` opens more, `{ type: 'status' }` answers what is ready, `{ type: 'close' }` ends.
+ * A subscription is ready when its first event arrived. Every tenth is durable (`subscriberId`).
+ */
+import { type Client, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+
+interface Setup {
+  url: string;
+  token: string;
+  accountId: string;
+  /** Subscriptions per websocket connection. */
+  perConnection: number;
+}
+
+export type SwarmRequest = { type: 'open'; count: number } | { type: 'status' } | { type: 'close' };
+export interface SwarmStatus {
+  type: 'status';
+  open: number;
+  ready: number;
+  errors: number;
+  /** subscribe -> first event of the subscriptions that became ready since the last open, in ms. */
+  readyLatencies: number[];
+}
+
+const QUERY = 'subscription($f: OrderFilter, $s: String) { orderSettled(filter: $f, subscriberId: $s) { order { id } } }';
+const setup = JSON.parse(process.env.SWARM_SETUP ?? '{}') as Setup;
+const wsUrl = new URL('/graphql', setup.url);
+if (wsUrl.hostname !== '127.0.0.1') throw new Error('the swarm connects to loopback only');
+wsUrl.protocol = 'ws:';
+
+const clients: Client[] = [];
+const unsubscribes: (() => void)[] = [];
+let open = 0;
+let ready = 0;
+let errors = 0;
+let latencies: number[] = [];
+
+function clientFor(index: number): Client {
+  const slot = Math.floor(index / setup.perConnection);
+  let client = clients[slot];
+  if (!client) {
+    client = createClient({
+      url: wsUrl.toString(),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${setup.token}` },
+      lazy: false,
+      retryAttempts: 0,
+      onNonLazyError: () => {
+        errors++;
+      },
+    });
+    clients[slot] = client;
+  }
+  return client;
+}
+
+function openOne(index: number) {
+  const started = performance.now();
+  let first = true;
+  const variables = { f: { accountId: setup.accountId }, ...(index % 10 === 0 && { s: `swarm-${index}` }) };
+  unsubscribes.push(
+    clientFor(index).subscribe(
+      { query: QUERY, variables },
+      {
+        next: () => {
+          if (!first) return;
+          first = false;
+          ready++;
+          latencies.push(performance.now() - started);
+        },
+        error: () => {
+          errors++;
+        },
+        complete: () => {},
+      },
+    ),
+  );
+  open++;
+}
+
+process.on('message', (message: SwarmRequest) => {
+  if (message.type === 'open') {
+    latencies = [];
+    const from = open;
+    for (let i = from; i < from + message.count; i++) openOne(i);
+  } else if (message.type === 'status') {
+    const status: SwarmStatus = { type: 'status', open, ready, errors, readyLatencies: latencies };
+    process.send?.(status);
+  } else if (message.type === 'close') {
+    for (const stop of unsubscribes) stop();
+    Promise.all(clients.map((c) => c.dispose())).finally(() => process.exit(0));
+  }
+});
+process.send?.({ type: 'started' });
