@@ -10,7 +10,7 @@ import type { Scenario } from '../lib/scenario.js';
 import { round } from '../lib/stats.js';
 
 /** A port unlikely to collide with the shared broker (9092) or the tests' private ones. */
-const BROKER_PORT = Number(process.env.BENCH_PRIVATE_KAFKA_PORT ?? 19392);
+const BROKER_PORT = Number(process.env.BENCH_PRIVATE_KAFKA_PORT ?? 19892);
 
 interface Sample {
   at: number;
