@@ -13,9 +13,11 @@ interface Setup {
   accountId: string;
   /** Subscriptions per websocket connection. */
   perConnection: number;
+  /** New subscriptions opened per second. */
+  perSecond: number;
 }
 
-export type SwarmRequest = { type: 'open'; count: number } | { type: 'status' } | { type: 'close' };
+export type SwarmRequest = { type: 'open'; count: number; since?: string } | { type: 'status' } | { type: 'close' };
 export interface SwarmStatus {
   type: 'status';
   open: number;
@@ -25,7 +27,8 @@ export interface SwarmStatus {
   readyLatencies: number[];
 }
 
-const QUERY = 'subscription($f: OrderFilter, $s: String) { orderSettled(filter: $f, subscriberId: $s) { order { id } } }';
+const QUERY =
+  'subscription($f: OrderFilter, $s: String, $since: DateTime) { orderSettled(filter: $f, subscriberId: $s, since: $since) { order { id } } }';
 const setup = JSON.parse(process.env.SWARM_SETUP ?? '{}') as Setup;
 const wsUrl = new URL('/graphql', setup.url);
 if (wsUrl.hostname !== '127.0.0.1') throw new Error('the swarm connects to loopback only');
@@ -57,10 +60,10 @@ function clientFor(index: number): Client {
   return client;
 }
 
-function openOne(index: number) {
+function openOne(index: number, since: string | undefined) {
   const started = performance.now();
   let first = true;
-  const variables = { f: { accountId: setup.accountId }, ...(index % 10 === 0 && { s: `swarm-${index}` }) };
+  const variables = { f: { accountId: setup.accountId }, ...(index % 10 === 0 && { s: `swarm-${index}` }), ...(since && { since }) };
   unsubscribes.push(
     clientFor(index).subscribe(
       { query: QUERY, variables },
@@ -85,7 +88,15 @@ process.on('message', (message: SwarmRequest) => {
   if (message.type === 'open') {
     latencies = [];
     const from = open;
-    for (let i = from; i < from + message.count; i++) openOne(i);
+    const started = Date.now();
+    // Paced, as clients join in practice: a burst of thousands of connects at once only measures the listen backlog.
+    const next = (i: number) => {
+      if (i >= from + message.count) return;
+      openOne(i, message.since);
+      const due = started + ((i + 1 - from) * 1000) / setup.perSecond;
+      setTimeout(() => next(i + 1), Math.max(0, due - Date.now()));
+    };
+    next(from);
   } else if (message.type === 'status') {
     const status: SwarmStatus = { type: 'status', open, ready, errors, readyLatencies: latencies };
     process.send?.(status);
