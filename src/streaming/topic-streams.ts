@@ -62,7 +62,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
     commitIntervalMs: options.commitIntervalMs ?? 1000,
     refreshMs: options.offsetsRefreshMs ?? 3_600_000,
   });
-  const latest = latestOffsetsOnce(() => log.watermarks(topic));
+  const watermarks = latestOffsetsOnce(() => log.watermarks(topic));
   const active = new Set<StreamSubscription<T>>();
   let catchUpFailureLoggedAt = 0;
   const logCatchUpFailure = (error: unknown, groupId: string) => {
@@ -75,7 +75,8 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
   async function startPositions(request: StreamRequest<T>): Promise<ReadonlyMap<number, bigint>> {
     const { start, groupId } = request;
     const [marks, given] = await Promise.all([
-      start.kind === 'LATEST' ? latest() : log.watermarks(topic),
+      // Shared by the subscriptions arriving together, yet never older than the call: one request per burst.
+      watermarks(),
       start.kind === 'AFTER_CURSOR'
         ? Promise.resolve(start.positions)
         : start.kind === 'SINCE'
