@@ -19,6 +19,8 @@ export interface CatchUpReadsOptions<T> {
   readonly concurrency: number;
   /** @default 128 KiB */
   readonly maxBytes?: number;
+  /** Answers kept for reuse. @default 64 */
+  readonly remembered?: number;
 }
 
 /**
@@ -28,6 +30,8 @@ export interface CatchUpReadsOptions<T> {
 export class CatchUpReads<T> {
   readonly #options: CatchUpReadsOptions<T>;
   readonly #inFlight = new Map<string, Promise<CatchUpChunk<T>>>();
+  /** Recent answers: a log's records never change, so many subscribers joining at one offset share one read. */
+  readonly #recent = new Map<string, CatchUpChunk<T>>();
   readonly #waiting: (() => void)[] = [];
   #running = 0;
 
@@ -37,12 +41,27 @@ export class CatchUpReads<T> {
 
   read(partition: number, offset: bigint): Promise<CatchUpChunk<T>> {
     const key = `${partition}:${offset}`;
+    const recent = this.#recent.get(key);
+    if (recent) return Promise.resolve(recent);
     let chunk = this.#inFlight.get(key);
     if (!chunk) {
-      chunk = this.#limited(() => this.#read(partition, offset)).finally(() => this.#inFlight.delete(key));
+      chunk = this.#limited(() => this.#read(partition, offset))
+        .then((answer) => {
+          if (!answer.moved && answer.items.length > 0) this.#remember(key, answer);
+          return answer;
+        })
+        .finally(() => this.#inFlight.delete(key));
       this.#inFlight.set(key, chunk);
     }
     return chunk;
+  }
+
+  #remember(key: string, chunk: CatchUpChunk<T>): void {
+    this.#recent.set(key, chunk);
+    for (const oldest of this.#recent.keys()) {
+      if (this.#recent.size <= (this.#options.remembered ?? 64)) break;
+      this.#recent.delete(oldest);
+    }
   }
 
   async #limited<R>(work: () => Promise<R>): Promise<R> {
