@@ -10,9 +10,9 @@
  */
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
+import { portAnswers } from './port-answers.js';
 
 /**
  * Runs a program to its end in a process group of its own (detached): a Ctrl-C meant for `npm run dev`
@@ -232,16 +232,4 @@ export async function startEmbeddedPostgres({ baseDir, port, say }: EmbeddedPost
   return { port, pid: started.pid, how: 'started', stop: stopServer };
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:port within 3 s. */
-export function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, timeout: 3000 });
-    const done = (answered: boolean) => {
-      socket.destroy();
-      resolve(answered);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
-}
+export { portAnswers };
