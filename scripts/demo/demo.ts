@@ -199,12 +199,14 @@ async function main(): Promise<number> {
       };
     };
 
+    const faultsDone = { kills: 0, pauses: 0 };
     const restart = async (system: SystemProcess, signal: NodeJS.Signals) => {
       note(`${signal} ${system.name}`);
       await system.stop(signal);
       inStep.set(system.name, false);
       await sleep(2000);
       system.start();
+      faultsDone.kills += 1;
       note(`started ${system.name} again`);
     };
     const pauseKafka = async (ms: number) => {
@@ -216,6 +218,7 @@ async function main(): Promise<number> {
       for (const name of SYSTEM_NAMES) inStep.set(name, false);
       note(`Kafka paused (SIGSTOP) for ${ms / 1000} s`);
       await broker.pause(ms);
+      faultsDone.pauses += 1;
       kafkaState = 'up';
       note('Kafka resumed (SIGCONT)');
     };
@@ -297,7 +300,7 @@ async function main(): Promise<number> {
         }),
       ),
       startedPids,
-      faults: { kills, pauses },
+      faults: { kills, pauses, done: faultsDone },
     };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else process.stdout.write(`demo: stopped. ${summary.generator.settled} settled, ${summary.generator.refused} refused.\n`);
