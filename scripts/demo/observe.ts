@@ -1,5 +1,5 @@
 /** Reads what each downstream system did (its own state files) and how far behind its consumer group is. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import type { SystemName } from './systems.js';
@@ -45,7 +45,7 @@ function figureOf(name: SystemName, figure: Record<string, unknown>): Pick<Obser
   const minute = Object.keys(totals).sort().at(-1);
   const last = minute ? Object.entries(totals[minute] ?? {}).map(([c, a]) => `${c} ${a}`) : [];
   return {
-    figure: `${Object.keys(totals).length} minutes; last ${minute?.slice(11) ?? '-'}: ${last.join(', ') || '-'}`,
+    figure: `${Object.keys(totals).length} min; ${minute?.slice(11) ?? '-'}: ${last.join(' ') || '-'}`,
     numbers: Object.fromEntries(Object.entries(byCurrency).map(([c, a]) => [`total${c}`, Number(a)])),
   };
 }
@@ -64,7 +64,7 @@ export function observe(name: SystemName, stateDir: string): Observed {
     return {
       orderIds: parsed.map((p) => p.orderId),
       delivered: lines.length,
-      lastEventAt: null,
+      lastEventAt: lines.length > 0 ? statSync(file).mtime.toISOString() : null,
       figure: `${lines.length} lines written`,
       numbers: { lines: lines.length },
     };

@@ -39,13 +39,13 @@ export function renderFrame(frame: Frame): string {
     `\u001b[1mgraphql-kafka-gateway demo\u001b[0m  gateway ${frame.gatewayUrl}  up ${frame.elapsedSeconds}s  Kafka: ${frame.kafka}`,
     `producer: ${frame.perSecond} orders settled/s, ${frame.settled} settled, ${frame.refused} refused (never published)`,
     '',
-    `${pad('key system', 16)}${pad('events seen', 20)}${pad('lag', 6)}${pad('last event', 14)}${pad('own figure', 52)}state`,
+    `${pad('key system', 16)}${pad('events seen', 20)}${pad('lag', 6)}${pad('last event', 14)}${pad('own figure', 56)}state`,
   ];
   for (const row of frame.rows) {
     const seen = `${row.distinct}/${row.expected}${row.delivered > row.distinct ? ` +${row.delivered - row.distinct}rep` : ''}`;
     const last = row.lastEventAt ? row.lastEventAt.slice(11, 19) : '-';
     lines.push(
-      `${pad(`${row.key}   ${row.name}`, 16)}${pad(seen, 20)}${pad(row.lag === undefined ? '?' : String(row.lag), 6)}${pad(last, 14)}${pad(row.figure, 52)}${status(row)}`,
+      `${pad(`${row.key}   ${row.name}`, 16)}${pad(seen, 20)}${pad(row.lag === undefined ? '?' : String(row.lag), 6)}${pad(last, 14)}${pad(row.figure, 56)}${status(row)}`,
     );
   }
   lines.push('', 'events seen = distinct events of this run / orders settled this run for it (+ repeats dropped by eventId)');
