@@ -14,7 +14,15 @@ export interface SubscribedSystem<F> {
   apply: (figure: F, event: SettledEvent) => void;
 }
 
-export type SystemState<F> = Applied & { figure: F };
+export type SystemState<F> = Applied & { figure: F; firstAppliedAt?: string };
+
+/**
+ * The gateway commits a durable group's offsets about once a second, and COMMITTED on a group
+ * without offsets means LATEST: a system killed right after its first events would skip what
+ * came between. Until its first event is well past that interval it asks for EARLIEST (the
+ * eventIds it saved drop the repeats), afterwards for COMMITTED.
+ */
+const COMMITTED_AFTER_MS = 10_000;
 
 /**
  * Runs a downstream system on the gateway: applies each event once (by eventId) and
@@ -26,7 +34,6 @@ export function runSubscribedSystem<F>(system: SubscribedSystem<F>) {
   const log = logger(system.name);
   const file = stateFile<SystemState<F>>(join(env.stateDir, 'state.json'), () => ({ ...noneApplied(), figure: system.initialFigure() }));
   const state = file.load();
-  const fresh = Object.keys(state.applied).length === 0;
   log(`starting with ${Object.keys(state.applied).length} events applied`);
   const stop = runDurableSubscription({
     gatewayUrl: env.gatewayUrl,
@@ -34,13 +41,15 @@ export function runSubscribedSystem<F>(system: SubscribedSystem<F>) {
     subscriberId: system.subscriberId,
     ...(system.filter && { filter: system.filter }),
     // A system with no state wants the history; one with state resumes at its group's offsets.
-    start: () => (fresh && Object.keys(state.applied).length === 0 ? 'EARLIEST' : 'COMMITTED'),
+    start: () =>
+      state.firstAppliedAt !== undefined && Date.now() - Date.parse(state.firstAppliedAt) > COMMITTED_AFTER_MS ? 'COMMITTED' : 'EARLIEST',
     onEvent: (event) => {
       state.delivered += 1;
       state.lastEventAt = new Date().toISOString();
       if (!(event.eventId in state.applied)) {
         system.apply(state.figure, event);
         state.applied[event.eventId] = event.order.id;
+        state.firstAppliedAt ??= new Date().toISOString();
       }
       file.save(state);
     },
