@@ -45,6 +45,7 @@ export function runDurableSubscription(options: DurableSubscriptionOptions): () 
     let failures = 0;
     while (!stopped) {
       const variables = { subscriberId: options.subscriberId, start: options.start(), ...(options.filter && { filter: options.filter }) };
+      options.log(`subscribing as ${options.subscriberId} from ${variables.start}`);
       try {
         for await (const result of client.iterate<{ orderSettled: SettledEvent }>({ query: ORDER_SETTLED, variables })) {
           if (result.errors) throw new Error(JSON.stringify(result.errors));

@@ -5,7 +5,7 @@ import { stateFile } from './state-file.js';
 import { logger, stopOnSignals, systemEnv } from './system-env.js';
 
 export interface SubscribedSystem<F> {
-  /** Also the token's `sub` would do; the subscriberId of its durable group. */
+  /** Its state folder under EXAMPLES_STATE_DIR and the prefix of its log lines. */
   name: string;
   subscriberId: string;
   filter?: Record<string, unknown>;
