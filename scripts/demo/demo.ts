@@ -3,9 +3,10 @@
  * gateway (as `npm run dev` does), four downstream systems as processes of their own
  * (examples/), and an order generator, and shows what each system saw.
  *
- *   npm run demo                                   live view; keys 1-4, k, q
- *   npm run demo -- --seconds 60 --json            headless, prints a JSON summary
- *   ... --kill topup@6 --pause-kafka 10:3          SIGKILL topup at 6 s (restarted 2 s later), pause Kafka at 10 s for 3 s
+ *   npm run demo                              live view; keys 1-4, k, q
+ *   npm run demo -- --seconds 60 --json       headless, prints a JSON summary
+ *   ... --kill topup@6 --pause-kafka 10:3     SIGKILL topup at 6 s (restarted 2 s later), pause Kafka at 10 s for 3 s
+ *   ... --delete-topic                        delete the topic and the systems' groups at the end (tests)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -15,7 +16,7 @@ import postgres from 'postgres';
 import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
 import { LagWatch, type Observed, observe } from './observe.js';
 import { OPENING_DEPOSIT, orderGenerator } from './order-generator.js';
-import { ensureBroker, ensureDatabase, root, sleep, startGateway, untilTopicReady } from './stack.js';
+import { deleteTopicAndGroups, ensureBroker, ensureDatabase, root, sleep, startGateway, untilTopicReady } from './stack.js';
 import { SYSTEM_NAMES, type SystemName, type SystemProcess, systemProcess } from './systems.js';
 import { type Frame, renderFrame, renderLine, type SystemRow } from './view.js';
 
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     'kafka-port': { type: 'string' },
     'state-dir': { type: 'string', default: '.cache/examples' },
     'catch-up-seconds': { type: 'string', default: '60' },
+    /** Delete the topic and the systems' consumer groups before stopping (for tests). */
+    'delete-topic': { type: 'boolean', default: false },
   },
 });
 
@@ -91,6 +94,7 @@ async function main(): Promise<number> {
       await Promise.all(systems.map((s) => s.stop()));
       await gateway?.stop();
       await lagWatch?.close().catch(() => {});
+      if (values['delete-topic']) await deleteTopicAndGroups(brokers, topic, SYSTEM_NAMES.map(groupOf)).catch(() => {});
       if (broker.owned) broker.stop();
     })();
     return stopping;

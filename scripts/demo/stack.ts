@@ -159,3 +159,15 @@ export async function startGateway(env: Record<string, string>, logFile: string)
     throw error;
   }
 }
+
+/** Removes what a run left in Kafka (a test's topic and groups); a broker that does not answer is left alone. */
+export async function deleteTopicAndGroups(brokers: string[], topic: string, groups: string[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'demo-cleanup', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } }).admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups(groups).catch(() => {});
+    await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await admin.disconnect();
+  }
+}

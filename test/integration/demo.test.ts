@@ -68,7 +68,7 @@ describe('npm run demo, headless', () => {
         'scripts/demo/demo.ts',
         // recon is killed early (it restarts from EARLIEST), topup late (from its group's COMMITTED offsets).
         ...['--json', '--seconds', '16', '--rate', '6', '--kill', 'recon@4', '--kill', 'topup@12', '--pause-kafka', '6:3'],
-        ...['--kafka-port', String(PRIVATE_KAFKA_PORT), '--state-dir', stateDir, '--catch-up-seconds', '60'],
+        ...['--kafka-port', String(PRIVATE_KAFKA_PORT), '--state-dir', stateDir, '--catch-up-seconds', '60', '--delete-topic'],
       ],
       {
         cwd: root,
