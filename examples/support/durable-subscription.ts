@@ -1,0 +1,66 @@
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { SettledEvent } from './settled-event.js';
+
+const ORDER_SETTLED = `subscription($filter: OrderFilter, $subscriberId: String, $start: StartFrom) {
+  orderSettled(filter: $filter, subscriberId: $subscriberId, start: $start) {
+    eventId partition offset
+    order { id accountId amount currency product reference settledAt }
+  }
+}`;
+
+export interface DurableSubscriptionOptions {
+  /** The gateway's HTTP address, e.g. http://127.0.0.1:4000. */
+  gatewayUrl: string;
+  token: string;
+  subscriberId: string;
+  filter?: Record<string, unknown>;
+  /** EARLIEST for a system with no state yet (it wants the whole history), COMMITTED afterwards. */
+  start: () => 'EARLIEST' | 'COMMITTED';
+  /** Applies one event; the gateway commits its offset once it was written to the socket. */
+  onEvent: (event: SettledEvent) => void;
+  log: (line: string) => void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A durable orderSettled subscriber that never gives up: graphql-ws retries the socket
+ * (gateway restarts), and this loop subscribes again when the subscription itself ends
+ * with an error (e.g. Kafka unavailable), with backoff. Returns a stop function.
+ */
+export function runDurableSubscription(options: DurableSubscriptionOptions): () => Promise<void> {
+  const client = createClient({
+    url: `${options.gatewayUrl.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${options.token}` },
+    retryAttempts: Number.MAX_SAFE_INTEGER,
+    retryWait: (retries) => sleep(Math.min(200 * 2 ** retries, 3000)),
+    shouldRetry: () => true,
+    lazy: true,
+    on: { closed: () => options.log('socket closed; reconnecting') },
+  });
+  let stopped = false;
+  const loop = (async () => {
+    let failures = 0;
+    while (!stopped) {
+      const variables = { subscriberId: options.subscriberId, start: options.start(), ...(options.filter && { filter: options.filter }) };
+      options.log(`subscribing as ${options.subscriberId} from ${variables.start}`);
+      try {
+        for await (const result of client.iterate<{ orderSettled: SettledEvent }>({ query: ORDER_SETTLED, variables })) {
+          if (result.errors) throw new Error(JSON.stringify(result.errors));
+          if (result.data?.orderSettled) options.onEvent(result.data.orderSettled);
+          failures = 0;
+        }
+      } catch (error) {
+        if (!stopped) options.log(`subscription ended: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (!stopped) await sleep(Math.min(200 * 2 ** failures++, 3000));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await client.dispose();
+    await loop;
+  };
+}

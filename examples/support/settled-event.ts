@@ -1,0 +1,32 @@
+/** What the examples read of an orderSettled event. */
+export interface SettledOrder {
+  id: string;
+  accountId: string;
+  amount: string;
+  currency: string;
+  product: string;
+  reference: string | null;
+  settledAt: string;
+}
+
+export interface SettledEvent {
+  eventId: string;
+  partition: number;
+  offset: string;
+  order: SettledOrder;
+}
+
+/**
+ * What every example keeps besides its own figure: the eventIds it applied, with
+ * their order ids. Delivery is at least once; this map is what drops a repeat.
+ * (A demo trade-off: it grows with every event. A real system would keep ids
+ * for a retention window, or store its figure and the id in one transaction.)
+ */
+export interface Applied {
+  applied: Record<string, string>;
+  /** Deliveries, repeats included. */
+  delivered: number;
+  lastEventAt: string | null;
+}
+
+export const noneApplied = (): Applied => ({ applied: {}, delivered: 0, lastEventAt: null });

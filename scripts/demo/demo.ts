@@ -1,0 +1,357 @@
+/**
+ * npm run demo: the decoupling story, live. Starts the database, the broker and the
+ * gateway (as `npm run dev` does), four downstream systems as processes of their own
+ * (examples/), and an order generator, and shows what each system saw.
+ *
+ *   npm run demo                              live view; keys 1-4, k, q
+ *   npm run demo -- --seconds 60 --json       headless, prints a JSON summary
+ *   ... --kill topup@6 --pause-kafka 10:3     SIGKILL topup at 6 s (restarted 2 s later), pause Kafka at 10 s for 3 s
+ *   ... --delete-topic                        delete the topic and the systems' groups at the end (tests)
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
+import { LagWatch, type Observed, observe } from './observe.js';
+import { OPENING_DEPOSIT, orderGenerator } from './order-generator.js';
+import { deleteTopicAndGroups, ensureBroker, ensureDatabase, root, sleep, startGateway, untilTopicReady } from './stack.js';
+import { SYSTEM_NAMES, type SystemName, type SystemProcess, systemProcess } from './systems.js';
+import { type Frame, renderFrame, renderLine, type SystemRow } from './view.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    rate: { type: 'string', default: '5' },
+    kill: { type: 'string', multiple: true, default: [] },
+    'pause-kafka': { type: 'string', multiple: true, default: [] },
+    'kafka-port': { type: 'string' },
+    'state-dir': { type: 'string', default: '.cache/examples' },
+    'catch-up-seconds': { type: 'string', default: '60' },
+    /** Delete the topic and the systems' consumer groups before stopping (for tests). */
+    'delete-topic': { type: 'boolean', default: false },
+  },
+});
+
+const fail = (line: string): never => {
+  process.stderr.write(`demo: ${line}\n`);
+  process.exit(2);
+};
+const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
+if (seconds !== undefined && !(seconds > 0)) fail('--seconds must be a positive number');
+if (values.json && seconds === undefined) fail('--json needs --seconds');
+const kills = values.kill.map((k) => {
+  const [name, at] = k.split('@');
+  if (!SYSTEM_NAMES.includes(name as SystemName) || !(Number(at) >= 0)) fail(`--kill ${k}: use <${SYSTEM_NAMES.join('|')}>@<second>`);
+  return { name: name as SystemName, at: Number(at) };
+});
+const pauses = values['pause-kafka'].map((p) => {
+  const [at, duration] = p.split(':').map(Number);
+  if (!(at! >= 0 && duration! > 0)) fail(`--pause-kafka ${p}: use <second>:<seconds>`);
+  return { at: at!, duration: duration! };
+});
+
+const stateDir = resolve(root, values['state-dir']);
+const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/graphql_kafka_gateway_demo';
+const kafkaPort = Number(values['kafka-port'] ?? /:(\d+)$/.exec(process.env.KAFKA_BROKERS ?? '')?.[1] ?? 9092);
+const brokers = [`127.0.0.1:${kafkaPort}`];
+// Its own topic by default: the demo's database is not the one `npm run dev` publishes from.
+const topic = process.env.ORDERS_TOPIC ?? 'demo.orders.settled';
+const groupPrefix = process.env.KAFKA_GROUP_PREFIX ?? 'gql';
+const analyticsGroup = process.env.ANALYTICS_GROUP ?? 'analytics.ndjson';
+const interactive = !values.json && process.stdin.isTTY === true && process.stdout.isTTY === true;
+const runId = randomBytes(4).toString('hex');
+const notes: string[] = [];
+const note = (line: string) => {
+  notes.push(`${new Date().toISOString().slice(11, 19)} ${line}`);
+  if (!interactive) process.stderr.write(`demo: ${line}\n`);
+};
+
+const groupOf = (name: SystemName) => (name === 'analytics' ? analyticsGroup : `${groupPrefix}.${name}.demo`);
+
+async function main(): Promise<number> {
+  mkdirSync(stateDir, { recursive: true });
+  note(`run ${runId}: database ${new URL(databaseUrl).pathname.slice(1)}, broker ${brokers[0]}, topic ${topic}, state in ${stateDir}`);
+  await ensureDatabase(databaseUrl);
+  const broker = await ensureBroker(kafkaPort);
+  if (broker.owned) note(`started a Kafka broker on ${brokers[0]} (pid ${broker.pid()})`);
+  const startedPids: number[] = [];
+  const brokerPid = broker.pid();
+  if (brokerPid !== undefined) startedPids.push(brokerPid);
+  const secret = randomBytes(32).toString('hex');
+  const env = { KAFKA_BROKERS: brokers.join(','), ORDERS_TOPIC: topic, KAFKA_GROUP_PREFIX: groupPrefix };
+  const systems: SystemProcess[] = [];
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  let lagWatch: LagWatch | undefined;
+  const generator: { stop(): void; done?: Promise<void> } = { stop: () => {} };
+  let stopping: Promise<void> | undefined;
+  const stopAll = () => {
+    stopping ??= (async () => {
+      generator.stop();
+      await generator.done?.catch(() => {});
+      await Promise.all(systems.map((s) => s.stop()));
+      await gateway?.stop();
+      await lagWatch?.close().catch(() => {});
+      if (values['delete-topic']) await deleteTopicAndGroups(brokers, topic, SYSTEM_NAMES.map(groupOf)).catch(() => {});
+      if (broker.owned) broker.stop();
+    })();
+    return stopping;
+  };
+  let quit: () => void = () => {};
+  const quitting = new Promise<void>((resolve) => {
+    quit = resolve;
+  });
+  process.once('SIGINT', () => quit());
+  process.once('SIGTERM', () => quit());
+
+  try {
+    gateway = await startGateway({ ...env, DATABASE_URL: databaseUrl, AUTH_JWT_SECRET: secret }, join(stateDir, 'gateway.log'));
+    if (gateway.pid !== undefined) startedPids.push(gateway.pid);
+    note(`gateway on ${gateway.url} (log in ${join(stateDir, 'gateway.log')})`);
+    await untilTopicReady(brokers, topic);
+    const week = 7 * 24 * 3600;
+    const producerToken = await mintAccessToken(secret, {
+      sub: 'demo-producer',
+      scope: ['accounts:write', 'orders:write'],
+      expiresInSeconds: week,
+    });
+    for (const name of SYSTEM_NAMES) {
+      const token = await mintAccessToken(secret, { sub: name, scope: ['orders:read:all'], expiresInSeconds: week });
+      const system = systemProcess(
+        name,
+        {
+          ...env,
+          GATEWAY_URL: gateway.url,
+          GATEWAY_TOKEN: token,
+          ANALYTICS_GROUP: analyticsGroup,
+          RECON_OPENING_DEPOSIT: String(OPENING_DEPOSIT),
+        },
+        stateDir,
+      );
+      system.start();
+      systems.push(system);
+    }
+    lagWatch = new LagWatch(brokers, topic);
+    const orders = orderGenerator(gateway.url, producerToken, runId);
+    generator.stop = () => orders.stop();
+    generator.done = orders.run(Number(values.rate));
+    const started = Date.now();
+    const elapsed = () => Math.floor((Date.now() - started) / 1000);
+
+    const expectedFor = (name: SystemName) =>
+      orders.settled.filter((o) => name !== 'topup' || o.product === 'phone-topup').map((o) => o.id);
+    let lag: Record<string, number> | undefined;
+    let kafkaState = 'up';
+    let lagBusy = false;
+    const refreshLag = () => {
+      if (lagBusy) return;
+      lagBusy = true;
+      void lagWatch
+        ?.lag(SYSTEM_NAMES.map(groupOf))
+        .then((found) => {
+          lag = found;
+          if (kafkaState !== 'PAUSED') kafkaState = found ? 'up' : 'not answering';
+        })
+        .finally(() => {
+          lagBusy = false;
+        });
+    };
+    const rows = (): { rows: SystemRow[]; observed: Record<SystemName, Observed> } => {
+      const observed = {} as Record<SystemName, Observed>;
+      const list = SYSTEM_NAMES.map((name, i): SystemRow => {
+        const seen = observe(name, stateDir);
+        observed[name] = seen;
+        const ids = new Set(seen.orderIds);
+        const expected = expectedFor(name);
+        const ofThisRun = expected.filter((id) => ids.has(id)).length;
+        return {
+          name,
+          key: String(i + 1),
+          running: systems[i]?.running() ?? false,
+          distinct: ofThisRun,
+          delivered: ofThisRun + Math.max(0, seen.delivered - seen.orderIds.length),
+          expected: expected.length,
+          missing: expected.length - ofThisRun,
+          lag: lag?.[groupOf(name)],
+          lastEventAt: seen.lastEventAt,
+          figure: seen.figure,
+        };
+      });
+      return { rows: list, observed };
+    };
+    const inStep = new Map<SystemName, boolean>();
+    const frame = (): Frame => {
+      const { rows: list } = rows();
+      for (const row of list) {
+        const now = row.running && row.missing === 0 && row.lag === 0;
+        if (inStep.get(row.name) === false && now) note(`${row.name} caught up: ${row.distinct}/${row.expected}, nothing missed`);
+        inStep.set(row.name, now);
+      }
+      const second = Date.now() - 1000;
+      return {
+        gatewayUrl: gateway?.url ?? '-',
+        elapsedSeconds: elapsed(),
+        perSecond: orders.settled.filter((o) => o.at > second).length,
+        settled: orders.settled.length,
+        refused: orders.refused,
+        kafka: kafkaState,
+        rows: list,
+        notes,
+        interactive,
+      };
+    };
+
+    const faultsDone = { kills: 0, pauses: 0 };
+    const restart = async (system: SystemProcess, signal: NodeJS.Signals) => {
+      note(`${signal} ${system.name}`);
+      await system.stop(signal);
+      inStep.set(system.name, false);
+      await sleep(2000);
+      system.start();
+      faultsDone.kills += 1;
+      note(`started ${system.name} again`);
+    };
+    const pauseKafka = async (ms: number) => {
+      if (!broker.owned) {
+        note('not pausing Kafka: the demo did not start this broker (use --kafka-port with a free port)');
+        return;
+      }
+      kafkaState = 'PAUSED';
+      for (const name of SYSTEM_NAMES) inStep.set(name, false);
+      note(`Kafka paused (SIGSTOP) for ${ms / 1000} s`);
+      await broker.pause(ms);
+      faultsDone.pauses += 1;
+      kafkaState = 'up';
+      note('Kafka resumed (SIGCONT)');
+    };
+    const faults: Promise<void>[] = [];
+    for (const k of kills) {
+      const system = systems[SYSTEM_NAMES.indexOf(k.name)]!;
+      faults.push(sleep(k.at * 1000).then(() => restart(system, 'SIGKILL')));
+    }
+    for (const p of pauses) faults.push(sleep(p.at * 1000).then(() => pauseKafka(p.duration * 1000)));
+
+    if (interactive) {
+      process.stdin.setRawMode(true);
+      process.stdin.resume();
+      process.stdin.on('data', (key: Buffer) => {
+        const k = key.toString();
+        if (k === 'q' || k === '\u0003') quit();
+        else if (k === 'k') void pauseKafka(5000);
+        else if (/^[1-4]$/.test(k)) {
+          const system = systems[Number(k) - 1]!;
+          if (system.running()) {
+            note(`stopped ${system.name} (SIGTERM); press ${k} to start it`);
+            void system.stop('SIGTERM');
+          } else {
+            system.start();
+            note(`started ${system.name}`);
+          }
+        }
+      });
+    }
+    const ticker = setInterval(() => {
+      refreshLag();
+      const current = frame();
+      if (interactive) process.stdout.write(renderFrame(current));
+      else if (!values.json) process.stdout.write(renderLine(current));
+    }, 1000);
+
+    let caughtUp = true;
+    if (seconds === undefined) await quitting;
+    else {
+      await Promise.race([sleep(seconds * 1000), quitting]);
+      orders.stop();
+      await generator.done;
+      await Promise.all(faults);
+      note(`generator stopped after ${orders.settled.length} settled, ${orders.refused} refused; waiting for every system to catch up`);
+      caughtUp = await untilCaughtUp(() => rows(), Number(values['catch-up-seconds']) * 1000, quitting);
+    }
+    clearInterval(ticker);
+    if (interactive) process.stdin.setRawMode(false);
+
+    const { observed } = rows();
+    const database = await settledInDatabase(databaseUrl, orders.accounts);
+    await stopAll();
+    for (const s of systems) startedPids.push(...s.pids);
+    const summary = {
+      runId,
+      caughtUp,
+      topic,
+      seconds: seconds ?? elapsed(),
+      generator: { settled: orders.settled.length, refused: orders.refused, retried: orders.retried },
+      database: {
+        settledCount: database.length,
+        settledIds: database.map((o) => o.id),
+        phoneTopupIds: database.filter((o) => o.product === 'phone-topup').map((o) => o.id),
+      },
+      systems: Object.fromEntries(
+        SYSTEM_NAMES.map((name) => {
+          const seen = observed[name];
+          const thisRun = new Set(database.map((o) => o.id));
+          return [
+            name,
+            {
+              group: groupOf(name),
+              distinctEvents: seen.orderIds.length,
+              delivered: seen.delivered,
+              orderIds: seen.orderIds.filter((id) => thisRun.has(id)),
+              ...seen.numbers,
+            },
+          ];
+        }),
+      ),
+      startedPids,
+      faults: { kills, pauses, done: faultsDone },
+    };
+    if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else process.stdout.write(`demo: stopped. ${summary.generator.settled} settled, ${summary.generator.refused} refused.\n`);
+    return caughtUp ? 0 : 1;
+  } finally {
+    await stopAll();
+  }
+}
+
+/** Waits until every system has every order of this run and recon has checked since, with no one behind. */
+async function untilCaughtUp(
+  rows: () => { rows: SystemRow[]; observed: Record<SystemName, Observed> },
+  timeoutMs: number,
+  quitting: Promise<void>,
+): Promise<boolean> {
+  let quit = false;
+  void quitting.then(() => {
+    quit = true;
+  });
+  const deadline = Date.now() + timeoutMs;
+  let allSeenAt: number | undefined;
+  while (!quit && Date.now() < deadline) {
+    const { rows: list, observed } = rows();
+    if (list.every((r) => r.missing === 0)) {
+      allSeenAt ??= (observed.recon.numbers.checks ?? 0) + 1;
+      // A reconciliation check that started after every order arrived, finding no account behind.
+      if ((observed.recon.numbers.checks ?? 0) > allSeenAt && observed.recon.numbers.behind === 0) return true;
+    }
+    await sleep(250);
+  }
+  note('gave up waiting for every system to catch up');
+  return false;
+}
+
+async function settledInDatabase(url: string, accounts: string[]): Promise<{ id: string; product: string }[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return await sql<{ id: string; product: string }[]>`select id, product from orders where account_id in ${sql(accounts)} order by id`;
+  } finally {
+    await sql.end();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,173 @@
+/**
+ * What the demo stands on: the database, the broker and the gateway. Kept in this one
+ * module so that the database part can switch to the embedded-PostgreSQL helper when
+ * `npm run dev` gets one.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import postgres from 'postgres';
+import { brokerAnswers } from '../kafka/broker-answers.js';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+const kafkaScript = join(root, 'scripts/kafka/kafka.sh');
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `probe` returns something, or throws after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await Promise.resolve()
+      .then(probe)
+      .catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+export async function ensureDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const sql = postgres(admin.toString(), { max: 1, onnotice: () => {} });
+  try {
+    const found = await sql`select 1 from pg_database where datname = ${name}`;
+    if (found.length === 0) await sql.unsafe(`create database "${name.replaceAll('"', '""')}"`);
+  } finally {
+    await sql.end();
+  }
+}
+
+export interface Broker {
+  port: number;
+  /** True when the demo started this broker (only then may it pause or stop it). */
+  owned: boolean;
+  pid(): number | undefined;
+  /** SIGSTOP for `ms`, then SIGCONT: the broker is unreachable meanwhile, its state intact. */
+  pause(ms: number): Promise<void>;
+  stop(): void;
+}
+
+/** Uses the broker on 127.0.0.1:`port`, starting one (scripts/kafka/kafka.sh) when none answers. */
+export async function ensureBroker(port: number): Promise<Broker> {
+  const owned = !(await brokerAnswers(port));
+  if (owned) execFileSync('bash', [kafkaScript, 'start', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const pid = () => {
+    if (!owned) return undefined;
+    try {
+      return Number(readFileSync(join(root, `.cache/kafka-run/${port}/broker.pid`), 'utf8').trim());
+    } catch {
+      return undefined;
+    }
+  };
+  let pausedUntil = 0;
+  return {
+    port,
+    owned,
+    pid,
+    async pause(ms) {
+      const target = pid();
+      if (target === undefined || Date.now() < pausedUntil) return;
+      pausedUntil = Date.now() + ms;
+      process.kill(target, 'SIGSTOP');
+      try {
+        await sleep(ms);
+      } finally {
+        process.kill(target, 'SIGCONT');
+      }
+    },
+    stop() {
+      if (owned) execFileSync('bash', [kafkaScript, 'stop', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    },
+  };
+}
+
+/** Waits until the gateway created its topic and every partition has a leader. */
+export async function untilTopicReady(brokers: string[], topic: string, timeoutMs = 60_000): Promise<void> {
+  const admin = new Kafka({ clientId: 'demo-setup', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await until(
+      `topic ${topic}`,
+      async () => {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const partitions = topics[0]?.partitions ?? [];
+        return partitions.length > 0 && partitions.every((p) => p.leader >= 0) ? true : undefined;
+      },
+      timeoutMs,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface Gateway {
+  url: string;
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** Runs the gateway as `npm run dev` does (src/main.ts through tsx, NODE_ENV=development); its log goes to `logFile`. */
+export async function startGateway(env: Record<string, string>, logFile: string): Promise<Gateway> {
+  mkdirSync(join(logFile, '..'), { recursive: true });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'development', PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let port: number | undefined;
+  let buffered = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (entry.msg === 'gateway is listening') port = entry.port;
+      } catch {
+        // not JSON
+      }
+    }
+  });
+  child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(force);
+    log.end();
+  };
+  try {
+    const listening = await Promise.race([
+      until('the gateway to listen', () => port, 90_000),
+      exited.then(() => {
+        throw new Error(`gateway exited ${child.exitCode}; see ${logFile}`);
+      }),
+    ]);
+    return { url: `http://127.0.0.1:${listening}`, pid: child.pid, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Removes what a run left in Kafka (a test's topic and groups); a broker that does not answer is left alone. */
+export async function deleteTopicAndGroups(brokers: string[], topic: string, groups: string[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'demo-cleanup', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } }).admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups(groups).catch(() => {});
+    await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
+import { createTestDatabase, uniqueName, waitFor } from '../support/resources.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+/** The demo's private broker: it pauses it (SIGSTOP), so never the shared one. */
+const PRIVATE_KAFKA_PORT = 19592;
+
+interface SystemSummary {
+  distinctEvents: number;
+  delivered: number;
+  orderIds: string[];
+  topUps?: number;
+  differences?: number;
+  checks?: number;
+  lines?: number;
+}
+
+interface Summary {
+  runId: string;
+  caughtUp: boolean;
+  generator: { settled: number; refused: number };
+  database: { settledCount: number; settledIds: string[]; phoneTopupIds: string[] };
+  systems: Record<'topup' | 'recon' | 'clearing' | 'analytics', SystemSummary>;
+  startedPids: number[];
+  faults: { done: { kills: number; pauses: number } };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const cleanups = cleanupList();
+let databaseUrl: string;
+let stateDir: string;
+
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  databaseUrl = db.url;
+  stateDir = mkdtempSync(join(tmpdir(), 'gkg-demo-'));
+  cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+});
+
+afterAll(() => cleanups.run());
+
+describe('npm run demo, headless', () => {
+  it('should have every settled order in each downstream system exactly once after systems are SIGKILLed and Kafka is paused', {
+    timeout: PROCESS_TEST_TIMEOUT_MS,
+  }, async () => {
+    const name = uniqueName('demo').replaceAll('_', '-');
+    const demo = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/demo/demo.ts',
+        // recon is killed early (it restarts from EARLIEST), topup late (from its group's COMMITTED offsets).
+        ...['--json', '--seconds', '16', '--rate', '6', '--kill', 'recon@4', '--kill', 'topup@12', '--pause-kafka', '6:3'],
+        ...['--kafka-port', String(PRIVATE_KAFKA_PORT), '--state-dir', stateDir, '--catch-up-seconds', '60', '--delete-topic'],
+      ],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          DATABASE_URL: databaseUrl,
+          ORDERS_TOPIC: name,
+          KAFKA_GROUP_PREFIX: name,
+          ANALYTICS_GROUP: `${name}.analytics`,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    demo.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    demo.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      // Only if the test failed midway: the demo stops what it started when it gets SIGTERM.
+      if (demo.exitCode === null && demo.signalCode === null) demo.kill('SIGTERM');
+      await exited;
+    });
+
+    const code = await waitFor(
+      'the demo to finish',
+      () => (demo.exitCode !== null || demo.signalCode !== null ? exited : undefined),
+      200_000,
+    );
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as Summary;
+    expect(summary.caughtUp).toBe(true);
+    expect(summary.faults.done).toEqual({ kills: 2, pauses: 1 });
+
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    cleanups.push(() => sql.end());
+    const rows = await sql<
+      { id: string; product: string }[]
+    >`select id, product from orders where account_id like ${`demo-${summary.runId}-%`}`;
+    const settled = rows.map((r) => r.id).sort();
+    const topUps = rows
+      .filter((r) => r.product === 'phone-topup')
+      .map((r) => r.id)
+      .sort();
+    expect(settled.length).toBeGreaterThan(20);
+    expect(topUps.length).toBeGreaterThan(0);
+    expect(topUps.length).toBeLessThan(settled.length);
+    expect(summary.generator.refused).toBeGreaterThan(0);
+    expect([...summary.database.settledIds].sort()).toEqual(settled);
+
+    // Exactly once after deduplication: one distinct event per settled order, none missing, none extra.
+    for (const system of ['recon', 'clearing', 'analytics'] as const) {
+      expect([...summary.systems[system].orderIds].sort(), system).toEqual(settled);
+      expect(summary.systems[system].distinctEvents, system).toBe(settled.length);
+    }
+    expect([...summary.systems.topup.orderIds].sort()).toEqual(topUps);
+    expect(summary.systems.topup.topUps).toBe(topUps.length);
+    expect(summary.systems.recon.differences).toBe(0);
+    expect(summary.systems.recon.checks).toBeGreaterThan(0);
+
+    // The systems' own files, not only the summary.
+    const topupState = JSON.parse(readFileSync(join(stateDir, 'topup', 'state.json'), 'utf8')) as { applied: Record<string, string> };
+    expect(Object.values(topupState.applied).sort()).toEqual(topUps);
+    const lines = readFileSync(join(stateDir, 'analytics', 'orders.ndjson'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+    expect(lines.length).toBe(settled.length);
+    expect(lines.map((l) => (JSON.parse(l) as { orderId: string }).orderId).sort()).toEqual(settled);
+
+    // The broker, the gateway and every system process (the killed one and its successor) are gone.
+    expect(summary.startedPids.length).toBeGreaterThanOrEqual(8);
+    expect(summary.startedPids.filter(alive)).toEqual([]);
+  });
+});
