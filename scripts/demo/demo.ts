@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
+import { localPostgres } from '../local-postgres.js';
 import { LagWatch, type Observed, observe } from './observe.js';
 import { OPENING_DEPOSIT, orderGenerator } from './order-generator.js';
 import { deleteTopicAndGroups, ensureBroker, ensureDatabase, root, sleep, startGateway, untilTopicReady } from './stack.js';
@@ -54,7 +55,7 @@ const pauses = values['pause-kafka'].map((p) => {
 });
 
 const stateDir = resolve(root, values['state-dir']);
-const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/graphql_kafka_gateway_demo';
+const DEMO_DATABASE = 'graphql_kafka_gateway_demo';
 const kafkaPort = Number(values['kafka-port'] ?? /:(\d+)$/.exec(process.env.KAFKA_BROKERS ?? '')?.[1] ?? 9092);
 const brokers = [`127.0.0.1:${kafkaPort}`];
 // Its own topic by default: the demo's database is not the one `npm run dev` publishes from.
@@ -73,6 +74,12 @@ const groupOf = (name: SystemName) => (name === 'analytics' ? analyticsGroup : `
 
 async function main(): Promise<number> {
   mkdirSync(stateDir, { recursive: true });
+  // The same choice as npm run dev: DATABASE_URL, else the server on LOCAL_POSTGRES_ADDRESS, else an embedded one.
+  const local = process.env.DATABASE_URL
+    ? undefined
+    : await localPostgres({ root, env: process.env, urlVariable: 'DATABASE_URL', say: note });
+  if (local) note(`database: ${local.description}`);
+  const databaseUrl = process.env.DATABASE_URL ?? local?.url(DEMO_DATABASE) ?? '';
   note(`run ${runId}: database ${new URL(databaseUrl).pathname.slice(1)}, broker ${brokers[0]}, topic ${topic}, state in ${stateDir}`);
   await ensureDatabase(databaseUrl);
   const broker = await ensureBroker(kafkaPort);
@@ -96,6 +103,7 @@ async function main(): Promise<number> {
       await lagWatch?.close().catch(() => {});
       if (values['delete-topic']) await deleteTopicAndGroups(brokers, topic, SYSTEM_NAMES.map(groupOf)).catch(() => {});
       if (broker.owned) broker.stop();
+      await local?.stop();
     })();
     return stopping;
   };
