@@ -182,3 +182,20 @@ export const it = test.extend<{ env: KafkaEnv }>({
     }
   },
 });
+
+/**
+ * A topic and a settled-order source on given brokers (a test's private broker), both removed by `cleanups`.
+ * For tests that stop or reconfigure Kafka, where the `env` fixture's shared broker will not do.
+ */
+export async function sourceOnBrokers(
+  brokers: string[],
+  cleanups: { push(...steps: (() => unknown)[]): void },
+  options: Partial<KafkaOrderSourceOptions> & { groupPrefix: string },
+) {
+  const { topic, remove } = await createTestTopic(2, brokers);
+  cleanups.push(remove);
+  const kafka = testKafka(brokers);
+  const source = createKafkaOrderSource({ kafka, topic, cursorSecret: CURSOR_SECRET, logger: pino({ level: 'silent' }), ...options });
+  cleanups.push(() => source.close());
+  return { topic, kafka, source };
+}

@@ -1,11 +1,9 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaOrderSource } from '../../src/adapters/kafka/kafka-order-source.js';
 import { createKafkaWire } from '../../src/adapters/kafka/kafka-wire.js';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { startPrivateBroker } from '../support/local-kafka.js';
-import { createTestTopic, testKafka, waitFor } from '../support/resources.js';
-import { CURSOR_SECRET, recon, subscribe } from './kafka-order-source.fixtures.js';
+import { waitFor } from '../support/resources.js';
+import { recon, sourceOnBrokers, subscribe } from './kafka-order-source.fixtures.js';
 
 // A broker of this file's own that forgets the offsets of an empty group one minute after its last commit.
 const PRIVATE_PORT = 19492;
@@ -24,21 +22,10 @@ describe("a connected durable subscriber's offsets", () => {
   it("should outlive the broker's offsets retention while the subscriber stays connected and idle", {
     timeout: PROCESS_TEST_TIMEOUT_MS,
   }, async () => {
-    const { topic, remove } = await createTestTopic(2, brokers);
-    cleanups.push(remove);
-    const kafka = testKafka(brokers);
+    const { topic, kafka, source } = await sourceOnBrokers(brokers, cleanups, { groupPrefix: 'retention', offsetsRefreshMs: 5_000 });
     const admin = kafka.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
-    const source = createKafkaOrderSource({
-      kafka,
-      topic,
-      groupPrefix: 'retention',
-      cursorSecret: CURSOR_SECRET,
-      logger: pino({ level: 'silent' }),
-      offsetsRefreshMs: 5_000,
-    });
-    cleanups.push(() => source.close());
     const idle = subscribe(source, { caller: recon, subscriberId: 'idle', start: { kind: 'COMMITTED' }, filter: {} });
     await idle.ready;
 

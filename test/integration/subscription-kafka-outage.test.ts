@@ -1,11 +1,9 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaOrderSource } from '../../src/adapters/kafka/kafka-order-source.js';
 import { CLOUDEVENT_CONTENT_TYPE, toOrderSettledEvent } from '../../src/domain/order-event.js';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { startPrivateBroker } from '../support/local-kafka.js';
-import { createTestTopic, testKafka } from '../support/resources.js';
-import { CURSOR_SECRET, orderOf, recon, subscribe } from './kafka-order-source.fixtures.js';
+import { testKafka } from '../support/resources.js';
+import { orderOf, recon, sourceOnBrokers, subscribe } from './kafka-order-source.fixtures.js';
 
 // A broker of this file's own, which it stops and starts again.
 const PRIVATE_PORT = 19692;
@@ -23,17 +21,7 @@ describe('subscriptions across a Kafka outage', () => {
   it('should keep a durable and an ephemeral subscription open through a broker restart, missing nothing', {
     timeout: PROCESS_TEST_TIMEOUT_MS,
   }, async () => {
-    const { topic, remove } = await createTestTopic(2, [broker.brokers]);
-    cleanups.push(remove);
-    const kafka = testKafka([broker.brokers]);
-    const source = createKafkaOrderSource({
-      kafka,
-      topic,
-      groupPrefix: 'outage',
-      cursorSecret: CURSOR_SECRET,
-      logger: pino({ level: 'silent' }),
-    });
-    cleanups.push(() => source.close());
+    const { topic, source } = await sourceOnBrokers([broker.brokers], cleanups, { groupPrefix: 'outage' });
     const publish = async (count: number) => {
       const producer = testKafka([broker.brokers]).producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
