@@ -6,7 +6,7 @@ import { createKafka, ensureTopic, kafkaReachable } from './adapters/kafka/kafka
 import { createKafkaOrderSource } from './adapters/kafka/kafka-order-source.js';
 import { createOutboxPublisher } from './adapters/kafka/outbox-publisher.js';
 import { openDatabase } from './adapters/postgres/database.js';
-import { applyMigrations } from './adapters/postgres/migrate.js';
+import { applyMigrationsWhenReachable } from './adapters/postgres/migrate.js';
 import { createOutboxStore } from './adapters/postgres/outbox-store.js';
 import { createOutboxSignal } from './adapters/postgres/outbox-writer.js';
 import { createPostgresLedger } from './adapters/postgres/postgres-ledger.js';
@@ -150,7 +150,10 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
 
   return {
     async start() {
-      await applyMigrations(config.DATABASE_URL);
+      await applyMigrationsWhenReachable(config.DATABASE_URL, {
+        giveUp: () => shuttingDown,
+        onWait: (error, retryInMs) => logger.warn({ err: error, retryInMs }, 'PostgreSQL is not answering; start-up waits for it'),
+      });
       logger.info('database migrations are applied');
       topicReady = ensureTopicUntilDone();
       await relay.start();

@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'TOO_MANY_SUBSCRIPTIONS',
   /** Added to the contract: an ephemeral subscription fell further behind than the gateway keeps, and was ended. */
   'SUBSCRIBER_TOO_SLOW',
+  /** Added to the contract: the database could not be reached; nothing was changed, or a retry with the same key replays it. */
+  'SERVICE_UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 

@@ -42,6 +42,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let woken = false;
   let loop: Promise<void> | null = null;
   let listener: { stop(): Promise<void> } | null = null;
+  let listening: Promise<void> = Promise.resolve();
 
   let backingOff = false;
   // A commit cuts the idle wait short, but not the backoff while Kafka fails.
@@ -126,9 +127,22 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  /** LISTEN for other processes' commits; until it works (the database may be away at start), the poll covers. */
+  async function listenForCommits(): Promise<void> {
+    for (let attempt = 1; !stopped; attempt++) {
+      try {
+        listener = await store.onCommit(wake);
+        return;
+      } catch (error) {
+        if (attempt === 1) logger.warn({ err: error }, 'outbox relay could not listen for commits; polling until it can');
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+      }
+    }
+  }
+
   return {
     async start() {
-      listener = await store.onCommit(wake);
+      listening = listenForCommits();
       loop = run().catch((error: unknown) => logger.error({ err: error }, 'outbox relay stopped unexpectedly'));
     },
     async stop() {
@@ -139,6 +153,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const graceful = await Promise.race([loop?.then(() => true), new Promise((r) => setTimeout(() => r(false), 1000).unref())]);
       if (!graceful) await publisher.close();
       await loop;
+      await listening;
       await listener?.stop().catch(() => {});
       await dropLease('the gateway is stopping');
       await publisher.close();

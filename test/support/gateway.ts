@@ -77,6 +77,8 @@ export async function startGatewayProcess(env: GatewayEnv) {
     pid: child.pid,
     lines,
     exited,
+    /** Null while the process runs; else its exit code or the signal that ended it. */
+    exitCode: (): number | NodeJS.Signals | null => child.exitCode ?? child.signalCode,
     logged: (msg: string) => lines.some((l) => l.includes(msg)),
     kill: async (signal: NodeJS.Signals = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

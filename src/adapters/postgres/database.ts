@@ -21,6 +21,9 @@ export function openDatabase(
     max: options.max ?? 20,
     ...(options.maxLifetime !== undefined && { max_lifetime: options.maxLifetime }),
     onnotice: () => {},
+    // postgres.js reads the array types on every new connection and drops that promise: a session ended while it
+    // runs (pg_terminate_backend, a restart) became an unhandled rejection that ends the process. We send no arrays.
+    fetch_types: false,
     connection: { application_name: options.applicationName ?? 'graphql-kafka-gateway' },
     // bigint columns arrive as JS bigint, never as lossy numbers.
     types: { bigint: postgres.BigInt },

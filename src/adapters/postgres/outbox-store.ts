@@ -69,8 +69,9 @@ export function createOutboxStore(databaseUrl: string, notifications: Sql): Outb
           );
         },
         async markPublished(ids: readonly bigint[]): Promise<void> {
-          // Not fenced: these records are on Kafka, whoever holds the lease now.
-          await session`update outbox set published_at = now() where id = any(${ids.map(String)}::bigint[])`;
+          // Not fenced: these records are on Kafka, whoever holds the lease now. The ids go as an array literal
+          // (bigints only), since the pool does not fetch array types (database.ts).
+          await session`update outbox set published_at = now() where id = any(${`{${ids.join(',')}}`}::bigint[])`;
         },
         async countPending(): Promise<number> {
           const [row] = await session<{ n: bigint }[]>`select count(*) as n from outbox where published_at is null`;

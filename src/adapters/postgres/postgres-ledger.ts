@@ -1,9 +1,11 @@
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Account } from '../../domain/account.js';
 import type { Order } from '../../domain/order.js';
 import { AppError } from '../../errors.js';
 import type { DepositCommand, Ledger, OpenAccountCommand, OrderPage, PlaceOrderCommand } from '../../ports/ledger.js';
+import { creditDeposit } from './credit-deposit.js';
 import type { Database } from './database.js';
+import { withOutagesAsRetryable } from './ledger-outages.js';
 import type { OutboxSignal } from './outbox-writer.js';
 import { decodePageCursor, encodePageCursor } from './page-cursor.js';
 import { isPgError, PG_NUMERIC_OUT_OF_RANGE, PG_UNIQUE_VIOLATION } from './pg-errors.js';
@@ -20,7 +22,7 @@ const sameOrderRequest = (order: Order, command: PlaceOrderCommand): boolean =>
   order.product === command.product &&
   order.reference === command.reference;
 
-/** The Ledger on PostgreSQL. Every money movement locks its account row first, so they serialize per account. */
+/** The Ledger on PostgreSQL. Every money movement is one statement that locks its account row, so they serialize per account. */
 export function createPostgresLedger(database: Pick<Database, 'db' | 'sql'>, ordersTopic: string, outboxSignal: OutboxSignal): Ledger {
   const { db, sql: pg } = database;
 
@@ -44,6 +46,19 @@ export function createPostgresLedger(database: Pick<Database, 'db' | 'sql'>, ord
     throw new AppError('INSUFFICIENT_FUNDS', `account ${account.id} cannot afford ${command.amount}`);
   }
 
+  /** Why nothing was credited: a replayed key (answered as it was then) or no such account. */
+  async function explainSkippedDeposit(command: DepositCommand): Promise<Account> {
+    const previous = await db.query.deposits.findFirst({
+      where: and(eq(deposits.accountId, command.accountId), eq(deposits.idempotencyKey, command.idempotencyKey)),
+    });
+    const account = await db.query.accounts.findFirst({ where: eq(accounts.id, command.accountId) });
+    if (!account) throw notFound(command.accountId);
+    if (!previous) throw new AppError('INTERNAL_SERVER_ERROR', `deposit ${command.idempotencyKey} was neither credited nor found`);
+    if (previous.amount !== command.amount) throw conflict('idempotencyKey');
+    // A replay answers what the deposit answered then, not what the balance is now.
+    return { ...toAccount(account), balance: previous.balanceAfter };
+  }
+
   const ledger: Ledger = {
     async openAccount(command: OpenAccountCommand): Promise<Account> {
       const inserted = await db.insert(accounts).values(command).onConflictDoNothing().returning();
@@ -57,33 +72,18 @@ export function createPostgresLedger(database: Pick<Database, 'db' | 'sql'>, ord
     },
 
     async deposit(command: DepositCommand): Promise<Account> {
-      try {
-        return await db.transaction(async (tx) => {
-          const locked = await tx.select().from(accounts).where(eq(accounts.id, command.accountId)).for('update');
-          const account = locked[0];
-          if (!account) throw notFound(command.accountId);
-          const previous = await tx.query.deposits.findFirst({
-            where: and(eq(deposits.accountId, command.accountId), eq(deposits.idempotencyKey, command.idempotencyKey)),
-          });
-          if (previous) {
-            if (previous.amount !== command.amount) throw conflict('idempotencyKey');
-            // A replay answers what the deposit answered then, not what the balance is now.
-            return { ...toAccount(account), balance: previous.balanceAfter };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const credited = await creditDeposit(pg, command);
+          return credited ?? (await explainSkippedDeposit(command));
+        } catch (error) {
+          if (isPgError(error, PG_NUMERIC_OUT_OF_RANGE)) {
+            throw new AppError('BAD_USER_INPUT', 'the deposit would take the balance beyond what an account can hold');
           }
-          const [credited] = await tx
-            .update(accounts)
-            .set({ balance: sql`${accounts.balance} + ${command.amount}` })
-            .where(eq(accounts.id, command.accountId))
-            .returning();
-          if (!credited) throw notFound(command.accountId);
-          await tx.insert(deposits).values({ ...command, balanceAfter: credited.balance });
-          return toAccount(credited);
-        });
-      } catch (error) {
-        if (isPgError(error, PG_NUMERIC_OUT_OF_RANGE)) {
-          throw new AppError('BAD_USER_INPUT', 'the deposit would take the balance beyond what an account can hold');
+          // Two calls with one key raced past the guard: the loser rolled back whole; the next attempt finds the winner.
+          if (attempt < 3 && isPgError(error, PG_UNIQUE_VIOLATION)) continue;
+          throw error;
         }
-        throw error;
       }
     },
 
@@ -128,5 +128,5 @@ export function createPostgresLedger(database: Pick<Database, 'db' | 'sql'>, ord
       };
     },
   };
-  return ledger;
+  return withOutagesAsRetryable(ledger);
 }
