@@ -42,7 +42,11 @@ describe('every database session of a gateway cut, again and again, under writes
     const writer = async () => {
       while (writing) {
         const n = sequence++;
-        const request = { kind: n % 2 ? ('order' as const) : ('deposit' as const), account: accounts[n % ACCOUNTS]!, key: `${prefix}-w${n}` };
+        const request = {
+          kind: n % 2 ? ('order' as const) : ('deposit' as const),
+          account: accounts[n % ACCOUNTS]!,
+          key: `${prefix}-w${n}`,
+        };
         const code = errorCode(await send(request.kind, request.account, request.key)) ?? 'ok';
         codes.set(code, (codes.get(code) ?? 0) + 1);
         if (code !== 'ok') unanswered.push(request);

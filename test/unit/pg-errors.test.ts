@@ -10,7 +10,8 @@ describe('isDatabaseUnavailable', () => {
     for (const code of ['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET']) {
       expect(isDatabaseUnavailable(socketError(code)), code).toBe(true);
     }
-    for (const code of ['57P01', '57P02', '57P03', '08006', '08001', '53300']) expect(isDatabaseUnavailable(pgError(code)), code).toBe(true);
+    for (const code of ['57P01', '57P02', '57P03', '08006', '08001', '53300'])
+      expect(isDatabaseUnavailable(pgError(code)), code).toBe(true);
   });
 
   it('should look through a wrapping error to its cause', () => {
