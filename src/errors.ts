@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'TOO_MANY_SUBSCRIPTIONS',
   /** Added to the contract: an ephemeral subscription fell further behind than the gateway keeps, and was ended. */
   'SUBSCRIBER_TOO_SLOW',
+  /** Added to the contract: this gateway instance is shutting down (HTTP 503); the same request may be retried. */
+  'SHUTTING_DOWN',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 
