@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { callerFromAuthorization } from './adapters/auth/access-tokens.js';
 import { createKafka, ensureTopic, kafkaReachable } from './adapters/kafka/kafka-client.js';
 import { createKafkaOrderSource } from './adapters/kafka/kafka-order-source.js';
+import { kafkaSecurity } from './adapters/kafka/kafka-security.js';
 import { createOutboxPublisher } from './adapters/kafka/outbox-publisher.js';
 import { openDatabase } from './adapters/postgres/database.js';
 import { applyMigrationsWhenReachable } from './adapters/postgres/migrate.js';
@@ -20,6 +21,7 @@ import { buildGatewaySchema } from './graphql/schema.js';
 import { gatewayValidationRules } from './graphql/validation-rules.js';
 import type { Logger } from './logger.js';
 import { createOutboxRelay } from './relay/outbox-relay.js';
+import { createDrainState, drainGuard } from './transport/drain.js';
 import { createExplorerHandler, createExplorerOffHandler, explorerAssetsExist } from './transport/explorer.js';
 import { healthRoutes } from './transport/health.js';
 import { createHttpServer } from './transport/http-server.js';
@@ -27,12 +29,26 @@ import { metricsRoute } from './transport/metrics.js';
 import { createRateLimiter } from './transport/rate-limiter.js';
 import { startWebSocketServer } from './transport/websocket-server.js';
 
+/** Resolves true once `condition` holds, or false after `timeoutMs`. */
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  // Polled: graphql-ws has no hook for "the complete message was written".
+  while (!condition()) {
+    if (Date.now() >= until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
+
 export const EXPLORER_ASSETS_DIR = fileURLToPath(new URL('../dist/explorer', import.meta.url));
 
 export interface App {
   /** Applies migrations, ensures the topic, starts the relay and listens. */
   start(): Promise<AddressInfo>;
-  /** Stops accepting, ends subscriptions (committing what was delivered), stops the relay, closes connections. */
+  /**
+   * Drains (/readyz 503, new websockets refused, for DRAIN_DELAY_MS), completes every subscription (committing what
+   * was delivered) and closes its socket with 1001, lets in-flight requests finish, stops the relay, closes connections.
+   */
   stop(): Promise<void>;
 }
 
@@ -52,7 +68,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       return true;
     },
   });
-  const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }));
+  const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }), undefined, kafkaSecurity(config));
   const cursorSecret = createHmac('sha256', config.AUTH_JWT_SECRET).update('subscription-cursor').digest('base64url');
   const orderSource = createKafkaOrderSource({
     kafka,
@@ -84,6 +100,10 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const validationRules = gatewayValidationRules({ introspection: config.EXPLORER_ENABLED });
 
   let shuttingDown = false;
+  const drain = createDrainState();
+  // After the drain delay, the rest of SHUTDOWN_TIMEOUT_MS is shared out: subscriptions completing, in-flight HTTP
+  // requests, then the relay, the topic check and the database (main.ts exits anyway at the timeout).
+  const closingBudgetMs = Math.max(0, config.SHUTDOWN_TIMEOUT_MS - config.DRAIN_DELAY_MS);
   if (config.EXPLORER_ENABLED && !explorerAssetsExist(EXPLORER_ASSETS_DIR)) {
     logger.warn({ assetsDir: EXPLORER_ASSETS_DIR }, 'the GraphiQL explorer is not built: run `npm run build` to serve it');
   }
@@ -95,7 +115,9 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     formatError,
     validationRules,
     logger: logger.child({ component: 'http' }),
+    stopGraceMs: Math.floor(closingBudgetMs / 3),
     routes: [
+      drainGuard(drain),
       healthRoutes(
         [
           { name: 'postgres', check: () => database.ping() },
@@ -130,6 +152,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     logger: logger.child({ component: 'websocket' }),
     subscriptionLimits: { perSocket: config.SUBSCRIPTIONS_PER_SOCKET, perCaller: config.SUBSCRIPTIONS_PER_CALLER },
     keepAliveMs: config.WS_KEEPALIVE_MS,
+    accepting: () => drain.phase === 'serving',
   });
 
   let topicReady: Promise<void> = Promise.resolve();
@@ -163,8 +186,20 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     },
     async stop() {
       shuttingDown = true;
+      drain.enter('draining');
       const deadline = setTimeout(() => logger.warn('shutdown is taking longer than SHUTDOWN_TIMEOUT_MS'), config.SHUTDOWN_TIMEOUT_MS);
       try {
+        if (config.DRAIN_DELAY_MS > 0 && http.server.listening) {
+          logger.info({ drainDelayMs: config.DRAIN_DELAY_MS }, 'draining: /readyz answers 503 and new websockets are refused');
+          await new Promise((resolve) => setTimeout(resolve, config.DRAIN_DELAY_MS));
+        }
+        drain.enter('closing');
+        // Each subscription's stream ends: graphql-ws sends `complete`, and what was delivered is committed.
+        orderSource.finishAll();
+        const completed = await waitUntil(() => websockets.openOperations() === 0, Math.max(100, Math.floor(closingBudgetMs / 5)));
+        if (!completed)
+          logger.warn({ open: websockets.openOperations() }, 'some subscriptions did not complete in time; closing their sockets');
+        // Closes every socket with 1001 (going away).
         await websockets.close();
         await orderSource.close();
         await http.stop();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
@@ -89,6 +90,19 @@ const environmentSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 of [A-Za-z0-9_-]' })
     .default('gql'),
+  /** Connect to the brokers over TLS. @default false */
+  KAFKA_SSL: flag.default(false),
+  /** PEM file of the CA(s) that signed the brokers' certificates; unset: the system's CAs. Needs KAFKA_SSL. */
+  KAFKA_SSL_CA_FILE: z.string().optional(),
+  /** PEM client certificate and its key, for brokers that require mutual TLS (both or neither). Need KAFKA_SSL. */
+  KAFKA_SSL_CERT_FILE: z.string().optional(),
+  KAFKA_SSL_KEY_FILE: z.string().optional(),
+  /** Check the brokers' certificates and host names; false only for a test cluster. @default true */
+  KAFKA_SSL_REJECT_UNAUTHORIZED: flag.default(true),
+  /** SASL authentication; needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. */
+  KAFKA_SASL_MECHANISM: oneOf(['scram-sha-256', 'scram-sha-512', 'plain']).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
   /** HS256 secret for access tokens (and, derived from it, subscription cursors). Required outside development. */
   AUTH_JWT_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
   /** Serve GraphiQL at GET /graphql and allow introspection. @default true */
@@ -117,7 +131,9 @@ const environmentSchema = z.object({
   OFFSETS_COMMIT_INTERVAL_MS: integer(10, 60000).default(1000),
   /** How often a connected durable group's unchanged offsets are committed again; keep it well under the broker's offsets.retention.minutes. @default 3600000 */
   OFFSETS_REFRESH_MS: integer(1000, 604_800_000).default(3_600_000),
-  /** How long shutdown waits for in-flight work before giving up. @default 10000 */
+  /** After SIGTERM, how long /readyz answers 503 (and new websockets are refused) before open ones are closed, so a load balancer stops routing here first. @default 1000 */
+  DRAIN_DELAY_MS: integer(0, 600000).default(1000),
+  /** How long shutdown may take, drain delay included, before the process exits anyway. @default 10000 */
   SHUTDOWN_TIMEOUT_MS: integer(0, 600000).default(10000),
 });
 
@@ -128,6 +144,49 @@ export type Config = Omit<Environment, 'AUTH_JWT_SECRET'> & {
   /** True when the secret was generated at start-up (development only). */
   authSecretGenerated: boolean;
 };
+
+const SECRET_VARIABLES = new Set(['AUTH_JWT_SECRET', 'KAFKA_SASL_PASSWORD']);
+
+const readable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Settings valid one by one but not together: the variable to name and why. */
+function combinationProblem(env: Environment): [variable: string, message: string] | undefined {
+  if (env.DRAIN_DELAY_MS >= env.SHUTDOWN_TIMEOUT_MS && env.DRAIN_DELAY_MS > 0) {
+    return ['DRAIN_DELAY_MS', `must be less than SHUTDOWN_TIMEOUT_MS (${env.SHUTDOWN_TIMEOUT_MS}), which it is part of`];
+  }
+  for (const variable of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const) {
+    const path = env[variable];
+    if (path === undefined) continue;
+    if (!env.KAFKA_SSL) return [variable, 'is set but KAFKA_SSL is not true: set KAFKA_SSL=true to use TLS'];
+    if (!readable(path)) return [variable, `names a file that cannot be read (got ${JSON.stringify(path)})`];
+  }
+  if ((env.KAFKA_SSL_CERT_FILE === undefined) !== (env.KAFKA_SSL_KEY_FILE === undefined)) {
+    const missing = env.KAFKA_SSL_CERT_FILE === undefined ? 'KAFKA_SSL_CERT_FILE' : 'KAFKA_SSL_KEY_FILE';
+    return [missing, 'is required with the other (a client certificate and its key go together)'];
+  }
+  if (env.KAFKA_SASL_MECHANISM === undefined) {
+    const stray =
+      env.KAFKA_SASL_USERNAME !== undefined
+        ? 'KAFKA_SASL_USERNAME'
+        : env.KAFKA_SASL_PASSWORD !== undefined
+          ? 'KAFKA_SASL_PASSWORD'
+          : undefined;
+    if (stray) return ['KAFKA_SASL_MECHANISM', `is required when ${stray} is set (one of scram-sha-256, scram-sha-512, plain)`];
+  } else {
+    if (env.KAFKA_SASL_USERNAME === undefined)
+      return ['KAFKA_SASL_USERNAME', `is required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}`];
+    if (env.KAFKA_SASL_PASSWORD === undefined)
+      return ['KAFKA_SASL_PASSWORD', `is required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}`];
+  }
+  return undefined;
+}
 
 export class ConfigError extends Error {
   constructor(
@@ -153,11 +212,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const variable = String(issue?.path[0] ?? 'environment');
     const got = present[variable];
     const shown =
-      variable === 'AUTH_JWT_SECRET' || got === undefined
+      SECRET_VARIABLES.has(variable) || got === undefined
         ? ''
         : ` (got ${JSON.stringify(variable === 'DATABASE_URL' ? redactedUrl(got) : got)})`;
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
+  const problem = combinationProblem(parsed.data);
+  if (problem) throw new ConfigError(...problem);
   const { AUTH_JWT_SECRET, ...rest } = parsed.data;
   if (AUTH_JWT_SECRET !== undefined) return { ...rest, AUTH_JWT_SECRET, authSecretGenerated: false };
   if (rest.NODE_ENV !== 'development') {

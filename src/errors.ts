@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'SUBSCRIBER_TOO_SLOW',
   /** Added to the contract: the database could not be reached; nothing was changed, or a retry with the same key replays it. */
   'SERVICE_UNAVAILABLE',
+  /** Added to the contract: this gateway instance is shutting down (HTTP 503); the same request may be retried. */
+  'SHUTTING_DOWN',
   'INTERNAL_SERVER_ERROR',
 ] as const;
 

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       logger.error('shutdown timed out; exiting');
       process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS + 2000);
+    }, config.SHUTDOWN_TIMEOUT_MS);
     force.unref();
     app.stop().then(
       () => {

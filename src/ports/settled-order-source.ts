@@ -57,6 +57,11 @@ export interface SettledOrderDelivery {
  */
 export interface SettledOrderSource {
   subscribe(request: SubscribeRequest): AsyncGenerator<SettledOrderDelivery, void, undefined>;
+  /**
+   * Ends every open subscription as a stream that finished (graceful shutdown): each generator returns normally,
+   * so the transport completes it to its client, and what was delivered is committed as on any return().
+   */
+  finishAll(): void;
   /** Ends every open subscription (gateway shutdown). */
   close(): Promise<void>;
   /** Open subscriptions, for metrics and leak tests. */

@@ -25,6 +25,8 @@ export interface HttpServerOptions {
   /** Mounted before GraphQL: health, metrics, the explorer. */
   routes: Router[];
   logger: Logger;
+  /** On stop, how long in-flight requests may take before their connections are closed. @default 10000 */
+  stopGraceMs?: number;
 }
 
 export interface HttpServer {
@@ -80,7 +82,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     // A request carrying Authorization cannot be a simple cross-site request, and every operation but
     // introspection needs it: so GET queries with a token work without Apollo's preflight header.
     csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: options.stopGraceMs ?? 10_000 }),
+      ApolloServerPluginLandingPageDisabled(),
+    ],
   });
   await apollo.start();
 

@@ -13,10 +13,11 @@ import {
 import { useServer as serveGraphqlWs } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Caller } from '../domain/caller.js';
-import { isAppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import { type ErrorFormatter, formatGraphQLErrors } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
+import { REFUSED_UPGRADE, SHUTTING_DOWN_MESSAGE } from './drain.js';
 import { SubscriptionLimits, type SubscriptionLimitsOptions } from './subscription-limits.js';
 import { startWebSocketKeepAlive } from './websocket-keepalive.js';
 
@@ -36,6 +37,8 @@ export interface WebSocketServerOptions {
   subscriptionLimits: SubscriptionLimitsOptions;
   /** Ping interval; a socket that missed a ping by the next one is terminated. 0 turns it off. */
   keepAliveMs: number;
+  /** False while the gateway drains: upgrades are answered 503 (see drain.ts). @default always true */
+  accepting?: () => boolean;
 }
 
 const refusal = (error: unknown): GraphQLError[] => {
@@ -65,8 +68,14 @@ function completedId(data: Buffer): string | undefined {
 }
 
 /** graphql-ws (`graphql-transport-ws`) on the HTTP server's port and path, authenticated at connection_init. */
-export function startWebSocketServer(options: WebSocketServerOptions): { close(): Promise<void>; connectionCount(): number } {
+export function startWebSocketServer(options: WebSocketServerOptions): {
+  close(): Promise<void>;
+  connectionCount(): number;
+  /** Operations graphql-ws still runs on open sockets (0 once every subscription was completed to its client). */
+  openOperations(): number;
+} {
   const { httpServer, path, schema, validationRules, services, authenticate, admit, formatError, logger } = options;
+  const accepting = options.accepting ?? (() => true);
   const limits = new SubscriptionLimits<object>(options.subscriptionLimits);
   const rules = [...specifiedRules, ...validationRules];
   // Upgrades are routed by hand rather than `{ server }`: ws would re-emit the HTTP server's own errors (a port in
@@ -78,6 +87,10 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    if (!accepting()) {
+      socket.end(REFUSED_UPGRADE);
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
   };
   httpServer.on('upgrade', upgrade);
@@ -85,6 +98,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
     logger.info('closing a websocket whose peer stopped answering pings'),
   );
   const callers = new WeakMap<object, Caller>();
+  const contexts = new Set<{ readonly subscriptions: Record<string, unknown> }>();
   const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
 
   const disposable = serveGraphqlWs<Record<string, unknown> | undefined, { caller?: Caller }>(
@@ -97,6 +111,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
       onSubscribe: (ctx, id, payload) => {
         const caller = callers.get(ctx);
         try {
+          // A client that resubscribes on the socket after its subscription was completed at shutdown.
+          if (!accepting()) throw new AppError('SHUTTING_DOWN', SHUTTING_DOWN_MESSAGE);
           if (caller) admit(caller);
         } catch (error) {
           return refusal(error);
@@ -129,6 +145,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
             return false;
           }
           callers.set(ctx, caller);
+          contexts.add(ctx);
           // A client's complete frees its place at once, not when the subscription's clean-up has finished, so a
           // client that completes one and subscribes again is not refused in between.
           socket.on('message', (data: Buffer) => {
@@ -153,6 +170,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
         limits.release(ctx, id);
       },
       onClose: (ctx) => {
+        contexts.delete(ctx);
         clearTimeout(expiryTimers.get(ctx));
         limits.releaseAll(ctx);
       },
@@ -179,5 +197,6 @@ export function startWebSocketServer(options: WebSocketServerOptions): { close()
       await disposable.dispose();
     },
     connectionCount: () => wss.clients.size,
+    openOperations: () => [...contexts].reduce((sum, ctx) => sum + Object.keys(ctx.subscriptions).length, 0),
   };
 }

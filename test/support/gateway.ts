@@ -26,6 +26,8 @@ export async function startInProcessGateway(env: GatewayEnv) {
     PORT: '0',
     AUTH_JWT_SECRET: TEST_SECRET,
     RELAY_POLL_MS: '200',
+    // Nothing balances load in front of a test gateway: no reason to wait before closing sockets.
+    DRAIN_DELAY_MS: '0',
     ...env,
   });
   const logLines: string[] = [];
@@ -36,11 +38,20 @@ export async function startInProcessGateway(env: GatewayEnv) {
   return { url, app, logLines, stop: () => app.stop() };
 }
 
-/** The gateway as a real child process (for SIGKILL and multi-process tests). */
+/** The gateway as a real child process (for SIGKILL and multi-process tests); no drain delay unless `env` sets one. */
 export async function startGatewayProcess(env: GatewayEnv) {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'test', PORT: '0', AUTH_JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info', RELAY_POLL_MS: '200', ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: '0',
+      AUTH_JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'info',
+      RELAY_POLL_MS: '200',
+      DRAIN_DELAY_MS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

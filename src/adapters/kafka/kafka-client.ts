@@ -1,14 +1,20 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { Logger } from '../../logger.js';
 import { kafkaLogCreator } from './kafka-logger.js';
+import type { KafkaSecurity } from './kafka-security.js';
 
 // kafkajs prints a partitioner migration warning on every producer otherwise.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
-export function createKafka(brokers: string[], logger: Logger, clientId = 'graphql-kafka-gateway'): Kafka {
+/**
+ * The one kafkajs client of the process. Its TLS and SASL reach every connection: the producer and admin clients,
+ * and the engine's clusters, which kafka-wire.ts builds with this client's own factory.
+ */
+export function createKafka(brokers: string[], logger: Logger, clientId = 'graphql-kafka-gateway', security: KafkaSecurity = {}): Kafka {
   return new Kafka({
     clientId,
     brokers,
+    ...security,
     connectionTimeout: 3000,
     requestTimeout: 10000,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },

@@ -132,6 +132,10 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
       return generator;
     },
 
+    finishAll(): void {
+      for (const cancel of open.keys()) cancel.abort();
+    },
+
     async close(): Promise<void> {
       // Also those already returning (a closed socket): their final commits must reach Kafka before it is closed.
       const generators = [...open.values()];
