@@ -5,10 +5,8 @@ import { callerFromAuthorization } from './adapters/auth/access-tokens.js';
 import { createKafka, ensureTopic, kafkaReachable } from './adapters/kafka/kafka-client.js';
 import { createKafkaOrderSource } from './adapters/kafka/kafka-order-source.js';
 import { kafkaSecurity } from './adapters/kafka/kafka-security.js';
-import { createOutboxPublisher } from './adapters/kafka/outbox-publisher.js';
 import { openDatabase } from './adapters/postgres/database.js';
 import { applyMigrationsWhenReachable } from './adapters/postgres/migrate.js';
-import { createOutboxStore } from './adapters/postgres/outbox-store.js';
 import { createOutboxSignal } from './adapters/postgres/outbox-writer.js';
 import { createPostgresLedger } from './adapters/postgres/postgres-ledger.js';
 import type { Config } from './config.js';
@@ -20,7 +18,8 @@ import { createErrorFormatter } from './graphql/format-error.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { gatewayValidationRules } from './graphql/validation-rules.js';
 import type { Logger } from './logger.js';
-import { createOutboxRelay } from './relay/outbox-relay.js';
+import { startRelayThread } from './relay/relay-thread.js';
+import type { RelayWorkerConfig } from './relay-worker.js';
 import { createDrainState, drainGuard } from './transport/drain.js';
 import { createExplorerHandler, createExplorerOffHandler, explorerAssetsExist } from './transport/explorer.js';
 import { healthRoutes } from './transport/health.js';
@@ -68,7 +67,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       return true;
     },
   });
-  const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }), undefined, kafkaSecurity(config));
+  const security = kafkaSecurity(config);
+  const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }), undefined, security);
   const cursorSecret = createHmac('sha256', config.AUTH_JWT_SECRET).update('subscription-cursor').digest('base64url');
   const orderSource = createKafkaOrderSource({
     kafka,
@@ -80,12 +80,19 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     commitIntervalMs: config.OFFSETS_COMMIT_INTERVAL_MS,
     offsetsRefreshMs: config.OFFSETS_REFRESH_MS,
   });
-  const relay = createOutboxRelay({
-    store: createOutboxStore(config.DATABASE_URL, database.sql),
-    publisher: createOutboxPublisher(kafka),
-    logger: logger.child({ component: 'outbox-relay' }),
-    batchSize: config.RELAY_BATCH_SIZE,
-    pollMs: config.RELAY_POLL_MS,
+  const relayLogger = logger.child({ component: 'outbox-relay' });
+  const relay = startRelayThread({
+    script: new URL(import.meta.url.endsWith('.ts') ? './relay-worker.ts' : './relay-worker.js', import.meta.url),
+    config: {
+      databaseUrl: config.DATABASE_URL,
+      kafkaBrokers: config.KAFKA_BROKERS,
+      kafkaSecurity: security,
+      batchSize: config.RELAY_BATCH_SIZE,
+      pollMs: config.RELAY_POLL_MS,
+      logLevel: relayLogger.level,
+    } satisfies RelayWorkerConfig,
+    logger: relayLogger,
+    restartMs: config.RELAY_POLL_MS,
   });
   const services: GatewayServices = {
     ledger: createLedgerService(createPostgresLedger(database, config.ORDERS_TOPIC, outboxSignal)),

@@ -1,10 +1,11 @@
 // The floor of the stack: Apollo Server 5 + Express 5 on node:http with the gateway's schema and options, and a
-// placeOrder resolver that returns a constant order (no token, no database, no Kafka). Plain JavaScript run by
+// placeOrder resolver that returns a constant order (no token, no database, no Kafka); Express and Apollo options as
+// the gateway sets them (no ETag, Apollo's cache-control plugin off, `cache-control: no-store`). Plain JavaScript run by
 // node, like the built gateway. Logs the gateway's "listening" line so the suite starts it the same way.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
@@ -31,6 +32,7 @@ const schema = makeExecutableSchema({
 });
 const app = express();
 app.disable('x-powered-by');
+app.set('etag', false);
 const server = createServer(app);
 const apollo = new ApolloServer({
   schema,
@@ -38,10 +40,18 @@ const apollo = new ApolloServer({
   includeStacktraceInErrorResponses: false,
   stopOnTerminationSignals: false,
   csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
-  plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), ApolloServerPluginLandingPageDisabled()],
+  plugins: [
+    ApolloServerPluginDrainHttpServer({ httpServer: server }),
+    ApolloServerPluginLandingPageDisabled(),
+    ApolloServerPluginCacheControlDisabled(),
+  ],
 });
 await apollo.start();
-app.use('/graphql', express.json({ limit: '256kb' }), expressMiddleware(apollo, { context: async () => ({}) }));
+const noStore = (_req, res, next) => {
+  res.setHeader('cache-control', 'no-store');
+  next();
+};
+app.post('/graphql', noStore, express.json({ limit: '256kb' }), expressMiddleware(apollo, { context: async () => ({}) }));
 server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ msg: 'gateway is listening', port: server.address().port })}\n`);
 });

@@ -83,23 +83,32 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return lease;
   }
 
+  /** Unpublished records, oldest first; false when the lease's connection failed (the lease is then dropped). */
+  async function read(held: OutboxLease, reading: Promise<PendingRecord[]>): Promise<PendingRecord[] | false> {
+    try {
+      const batch = await reading;
+      pending = batch.length === batchSize ? await held.countPending() : batch.length;
+      return batch;
+    } catch (error) {
+      await dropLease('its database connection failed', error);
+      return false;
+    }
+  }
+
   async function run(): Promise<void> {
     let backoffMs = 100;
+    // The read that went out with the last mark, on the same connection (so it runs after the mark).
+    let next: Promise<PendingRecord[]> | null = null;
     while (!stopped) {
       const held = await holdLease();
       if (!held) {
         await sleep(pollMs);
         continue;
       }
-      woken = false;
-      let batch: PendingRecord[];
-      try {
-        batch = await held.pending(batchSize);
-        pending = batch.length === batchSize ? await held.countPending() : batch.length;
-      } catch (error) {
-        await dropLease('its database connection failed', error);
-        continue;
-      }
+      if (!next) woken = false;
+      const batch = await read(held, next ?? held.pending(batchSize));
+      next = null;
+      if (batch === false) continue;
       if (batch.length === 0) {
         await sleep(pollMs);
         continue;
@@ -117,9 +126,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
         continue;
       }
+      // The mark and the next read go out together: one round trip instead of two. PostgreSQL runs a connection's
+      // statements in order, so the read already sees these rows as published.
+      woken = false;
+      const marking = held.markPublished(batch.map((r) => r.id));
+      const reading = held.pending(batchSize);
+      reading.catch(() => {}); // awaited below, or dropped with the lease
       try {
-        await held.markPublished(batch.map((r) => r.id));
+        await marking;
         pending -= batch.length;
+        next = reading;
       } catch (error) {
         // Already on Kafka; the next relay publishes these rows again under the same eventIds.
         await dropLease('marking published records failed', error);

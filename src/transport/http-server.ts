@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type ErrorRequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Caller } from '../domain/caller.js';
 import { type AppError, isAppError } from '../errors.js';
@@ -68,6 +68,8 @@ function requestErrorHandler(logger: Logger): ErrorRequestHandler {
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const app = express();
   app.disable('x-powered-by');
+  // A GraphQL answer is never revalidated: hashing every body for an ETag was CPU for nothing.
+  app.set('etag', false);
   const server = createServer(app);
   const apollo = new ApolloServer<GraphQLContext>({
     schema: options.schema,
@@ -82,16 +84,22 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     // A request carrying Authorization cannot be a simple cross-site request, and every operation but
     // introspection needs it: so GET queries with a token work without Apollo's preflight header.
     csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
+    // The schema has no @cacheControl hints: Apollo's default cache-control plugin wrapped every field's resolver
+    // only to answer `no-store`, which noStore below sends instead.
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: options.stopGraceMs ?? 10_000 }),
       ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
     ],
   });
   await apollo.start();
 
-  for (const route of options.routes) app.use(route);
-  app.use(
-    '/graphql',
+  const noStore: RequestHandler = (_request, response, next) => {
+    response.setHeader('cache-control', 'no-store');
+    next();
+  };
+  const graphql = [
+    noStore,
     express.json({ limit: MAX_BODY }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
@@ -105,7 +113,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
         }
       },
     }),
-  );
+  ];
+  // POST, every mutation, goes straight to GraphQL: no route below takes a POST, and walking them cost each order.
+  app.post('/graphql', graphql);
+  for (const route of options.routes) app.use(route);
+  app.use('/graphql', graphql);
 
   app.use(requestErrorHandler(options.logger));
 

@@ -1,0 +1,71 @@
+/**
+ * The outbox relay's thread (started by `startRelayThread` from app.ts): the composition root of the relay alone,
+ * with connections of its own (the lease's, one for LISTEN, its Kafka producer). Logs go to the starting thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { createKafka } from './adapters/kafka/kafka-client.js';
+import type { KafkaSecurity } from './adapters/kafka/kafka-security.js';
+import { createOutboxPublisher } from './adapters/kafka/outbox-publisher.js';
+import { openDatabase } from './adapters/postgres/database.js';
+import { createOutboxStore } from './adapters/postgres/outbox-store.js';
+import { createOutboxRelay } from './relay/outbox-relay.js';
+import { type RelayThreadCommand, type RelayThreadReport, WAKE_POSTED } from './relay/relay-thread.js';
+
+export interface RelayWorkerConfig {
+  databaseUrl: string;
+  kafkaBrokers: string[];
+  /** TLS and SASL settings, as the gateway's own Kafka client has them (plain data: it crosses to the thread). */
+  kafkaSecurity: KafkaSecurity;
+  batchSize: number;
+  pollMs: number;
+  logLevel: string;
+}
+
+const port = parentPort;
+if (!port) throw new Error('relay-worker.ts runs as a worker thread (see startRelayThread)');
+const { config, wakeFlag } = workerData as { config: RelayWorkerConfig; wakeFlag: Int32Array };
+const report = (message: RelayThreadReport) => port.postMessage(message);
+
+const logger = pino({ level: config.logLevel, base: null, timestamp: false }, { write: (line: string) => report({ type: 'log', line }) });
+const notifications = openDatabase(config.databaseUrl, { max: 1, applicationName: 'graphql-kafka-gateway relay listener' });
+const relay = createOutboxRelay({
+  store: createOutboxStore(config.databaseUrl, notifications.sql),
+  publisher: createOutboxPublisher(createKafka(config.kafkaBrokers, logger.child({ component: 'kafka' }), undefined, config.kafkaSecurity)),
+  logger,
+  batchSize: config.batchSize,
+  pollMs: config.pollMs,
+});
+
+// The starting thread reads isActive and pending from these reports (metrics, and whether to NOTIFY).
+let reported = { active: false, pending: 0 };
+const reportState = setInterval(() => {
+  if (relay.isActive === reported.active && relay.pending === reported.pending) return;
+  reported = { active: relay.isActive, pending: relay.pending };
+  report({ type: 'state', ...reported });
+}, 20);
+
+port.on('message', (command: RelayThreadCommand) => {
+  if (command.type === 'wake') {
+    Atomics.store(wakeFlag, WAKE_POSTED, 0);
+    relay.wake();
+    return;
+  }
+  clearInterval(reportState);
+  relay
+    .stop()
+    .then(() => notifications.close())
+    .catch((error: unknown) => report({ type: 'failed', message: String(error) }))
+    .finally(() => {
+      report({ type: 'state', active: false, pending: relay.pending });
+      report({ type: 'stopped' });
+    });
+});
+
+relay.start().then(
+  () => report({ type: 'started' }),
+  (error: unknown) => {
+    report({ type: 'failed', message: String(error) });
+    process.exit(1);
+  },
+);
