@@ -6,11 +6,12 @@ import { applyMigrations } from '../../src/adapters/postgres/migrate.js';
 import type { CleanupList } from '../support/cleanup.js';
 import { startGatewayProcess } from '../support/gateway.js';
 import { startPrivateBroker } from '../support/local-kafka.js';
+import { privatePort } from '../support/private-ports.js';
 import { deleteGroupsWithPrefix, deleteTopic, uniqueName, waitFor } from '../support/resources.js';
 
 /** Ports of the fault suite's own broker and PostgreSQL: both are stopped and restarted by the suite. */
-export const FAULT_KAFKA_PORT = 19792;
-export const FAULT_POSTGRES_PORT = 5497;
+export const FAULT_KAFKA_PORT = privatePort(19792);
+export const FAULT_POSTGRES_PORT = privatePort(5497);
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
+import { privatePort } from '../support/private-ports.js';
 import { createTestDatabase, uniqueName, waitFor } from '../support/resources.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** The demo's private broker: it pauses it (SIGSTOP), so never the shared one. */
-const PRIVATE_KAFKA_PORT = 19592;
+const PRIVATE_KAFKA_PORT = privatePort(19592);
 
 interface SystemSummary {
   distinctEvents: number;

@@ -2,11 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaWire } from '../../src/adapters/kafka/kafka-wire.js';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { startPrivateBroker } from '../support/local-kafka.js';
+import { privatePort } from '../support/private-ports.js';
 import { waitFor } from '../support/resources.js';
 import { recon, sourceOnBrokers, subscribe } from './kafka-order-source.fixtures.js';
 
 // A broker of this file's own that forgets the offsets of an empty group one minute after its last commit.
-const PRIVATE_PORT = 19492;
+const PRIVATE_PORT = privatePort(19492);
 const cleanups = cleanupList();
 let brokers: string[];
 

@@ -4,10 +4,11 @@ import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { adminToken, graphql, startInProcessGateway } from '../support/gateway.js';
 import { startPrivateBroker } from '../support/local-kafka.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
+import { privatePort } from '../support/private-ports.js';
 import { createTestDatabase, deleteTopic, readTopic, testKafka, uniqueName, waitFor } from '../support/resources.js';
 
 // A broker of this file's own: stopping the shared one would disturb the other test files.
-const PRIVATE_PORT = 19392;
+const PRIVATE_PORT = privatePort(19392);
 const cleanups = cleanupList();
 let broker: Awaited<ReturnType<typeof startPrivateBroker>>;
 let url: string;

@@ -2,11 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOUDEVENT_CONTENT_TYPE, toOrderSettledEvent } from '../../src/domain/order-event.js';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { startPrivateBroker } from '../support/local-kafka.js';
+import { privatePort } from '../support/private-ports.js';
 import { testKafka } from '../support/resources.js';
 import { orderOf, recon, sourceOnBrokers, subscribe } from './kafka-order-source.fixtures.js';
 
 // A broker of this file's own, which it stops and starts again.
-const PRIVATE_PORT = 19692;
+const PRIVATE_PORT = privatePort(19692);
 const cleanups = cleanupList();
 let broker: Awaited<ReturnType<typeof startPrivateBroker>>;
 
