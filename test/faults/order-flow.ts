@@ -12,7 +12,7 @@ export interface AckedOrder {
 }
 
 /** Answers that say "try again": the request may be retried with the same idempotencyKey. */
-const RETRYABLE = new Set(['SERVICE_UNAVAILABLE', 'NETWORK']);
+const RETRYABLE = new Set(['SERVICE_UNAVAILABLE', 'SHUTTING_DOWN', 'NETWORK']);
 
 /**
  * Steady placeOrder traffic, as a client behind a load balancer sends it: a fixed rate over several accounts and
