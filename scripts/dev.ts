@@ -6,11 +6,13 @@
  * KAFKA_BROKERS (default 127.0.0.1:9092) is one local broker that does not answer,
  * and runs the gateway in development mode (it applies migrations and creates the
  * topic itself) with a secret kept in .cache/dev-auth-secret unless AUTH_JWT_SECRET
- * is set. Ctrl-C stops what this script started.
+ * is set. `--gateways N` (1-8) runs N gateways behind the local load balancer instead (dev-gateways.ts).
+ * Ctrl-C stops what this script started.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { type GatewayGroup, parseGatewayCount, startGatewayGroup } from './dev-gateways.js';
 import { devSecretFile, ensureDevSecret } from './dev-secret.js';
 import { ensureExplorerBuilt } from './explorer-build.js';
 import { brokerAnswers } from './kafka/broker-answers.js';
@@ -85,17 +87,32 @@ async function ensureKafka(starting: (port: number) => void): Promise<void> {
   }
 }
 
+/** The balancer's port: PORT as the gateway reads it (an invalid one is named here, as the gateway would). */
+function balancerPort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 4000;
+  const port = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) throw new Error(`PORT must be a port number from 0 to 65535 (got "${raw}")`);
+  return port;
+}
+
 /** Set by SIGINT/SIGTERM before the gateway runs: set-up stops after its current step. */
 class Interrupted extends Error {}
 
 async function main(): Promise<number> {
+  const gatewayCount = parseGatewayCount(process.argv.slice(2));
+  if (gatewayCount instanceof Error) {
+    process.stderr.write(`dev: ${gatewayCount.message}\n`);
+    return 2;
+  }
   // What this run started, stopped last-in first-out whatever happens.
   const stops: (() => Promise<void> | void)[] = [];
   let gateway: ReturnType<typeof spawn> | undefined;
+  let group: GatewayGroup | undefined;
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;
     gateway?.kill('SIGTERM');
+    group?.stop();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -139,19 +156,35 @@ async function main(): Promise<number> {
     );
     checkpoint();
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: root,
-      stdio: 'inherit',
-      env: {
-        ...process.env,
-        NODE_ENV: 'development',
-        DATABASE_URL: databaseUrl,
-        AUTH_JWT_SECRET: secret,
-        LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
-      },
+    const gatewayEnv = (port?: number): NodeJS.ProcessEnv => ({
+      ...process.env,
+      NODE_ENV: 'development',
+      DATABASE_URL: url,
+      AUTH_JWT_SECRET: secret,
+      LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
+      ...(port !== undefined && { PORT: String(port), HOST: '127.0.0.1' }),
+      // Piped through dev to tag its lines: keep pino-pretty's colours for a terminal.
+      ...(port !== undefined && process.stdout.isTTY && { FORCE_COLOR: process.env.FORCE_COLOR ?? '1' }),
     });
-    gateway = child;
-    code = await new Promise<number>((resolve) => child.once('exit', (exitCode) => resolve(exitCode ?? 0)));
+    const gatewayArgs = ['--import', 'tsx', 'src/main.ts'];
+    if (gatewayCount === 1) {
+      const child = spawn(process.execPath, gatewayArgs, { cwd: root, stdio: 'inherit', env: gatewayEnv() });
+      gateway = child;
+      code = await new Promise<number>((resolve) => child.once('exit', (exitCode) => resolve(exitCode ?? 0)));
+    } else {
+      const started = await startGatewayGroup({
+        count: gatewayCount,
+        host: process.env.HOST || '127.0.0.1',
+        port: balancerPort(process.env.PORT),
+        spawnGateway: (_n, port) =>
+          spawn(process.execPath, gatewayArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: gatewayEnv(port) }),
+        say,
+      });
+      group = started;
+      stops.push(() => started.close());
+      if (interrupted) started.stop();
+      code = await started.exited;
+    }
   } catch (error) {
     // After Ctrl-C, a step's failure (a build killed by the same signal) is the interruption, not an error.
     if (error instanceof Interrupted || interrupted) {

@@ -95,16 +95,27 @@ export class GroupOffsets {
     this.#timer.unref();
   }
 
-  /** Registers a member and, for a group this process does not hold yet, commits its start positions (so it exists at once). */
-  async join(groupId: string, kind: GroupKind, member: GroupMember, start: ReadonlyMap<number, bigint>): Promise<void> {
+  /**
+   * Registers a member and, for a group this process does not hold yet, commits its start positions (so it exists at
+   * once), unless `held`: the group's committed offsets are these start positions already (COMMITTED found them), and
+   * the commit loop re-commits them, off the subscribe path, to restart their retention clock.
+   */
+  async join(groupId: string, kind: GroupKind, member: GroupMember, start: ReadonlyMap<number, bigint>, held = false): Promise<void> {
     let group = this.#groups.get(groupId);
     if (group) {
       group.members.add(member);
       return;
     }
-    group = { id: groupId, kind, members: new Set([member]), committed: undefined, committedAt: 0, busy: Promise.resolve() };
+    group = {
+      id: groupId,
+      kind,
+      members: new Set([member]),
+      committed: held ? new Map(start) : undefined,
+      committedAt: 0,
+      busy: Promise.resolve(),
+    };
     this.#groups.set(groupId, group);
-    await this.#queue(group, () => this.#write(group, start));
+    if (!held) await this.#queue(group, () => this.#write(group, start));
   }
 
   /** Removes a member; the last one out commits where it stands (durable) or deletes the group (ephemeral). */

@@ -1,10 +1,10 @@
 import type { Logger } from '../logger.js';
 import { CatchUpReads } from './catch-up-reads.js';
 import { type GroupKind, GroupOffsets } from './group-offsets.js';
-import { latestOffsetsOnce } from './latest-offsets.js';
+import { keyedOnceAfterCall, latestOffsetsOnce } from './latest-offsets.js';
 import type { LogClient, LogRecord } from './log-client.js';
 import { retryTransient } from './retry-transient.js';
-import { planStartOffsets, type StartRequest } from './start-positions.js';
+import { planStartOffsets, type StartOffsets, type StartRequest } from './start-positions.js';
 import { type StreamDelivery, StreamSubscription } from './stream-subscription.js';
 import { TopicTail } from './topic-tail.js';
 
@@ -63,6 +63,8 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
     refreshMs: options.offsetsRefreshMs ?? 3_600_000,
   });
   const watermarks = latestOffsetsOnce(() => log.watermarks(topic));
+  // Subscriptions joining together with one `since` (a UI's page load, a fleet restarting) share the lookup.
+  const offsetsAt = keyedOnceAfterCall((at: number) => log.offsetsAt(topic, new Date(at)));
   const active = new Set<StreamSubscription<T>>();
   let catchUpFailureLoggedAt = 0;
   const logCatchUpFailure = (error: unknown, groupId: string) => {
@@ -72,7 +74,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
   };
   let closing = false;
 
-  async function startPositions(request: StreamRequest<T>): Promise<ReadonlyMap<number, bigint>> {
+  async function startPositions(request: StreamRequest<T>): Promise<StartOffsets> {
     const { start, groupId } = request;
     const [marks, given] = await Promise.all([
       // Shared by the subscriptions arriving together, yet never older than the call: one request per burst.
@@ -80,12 +82,12 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
       start.kind === 'AFTER_CURSOR'
         ? Promise.resolve(start.positions)
         : start.kind === 'SINCE'
-          ? log.offsetsAt(topic, start.at)
+          ? offsetsAt(start.at.getTime())
           : start.kind === 'COMMITTED'
             ? log.committed(groupId, topic).then((c) => new Map([...c].map(([p, { offset }]) => [p, offset])))
             : Promise.resolve(undefined),
     ]);
-    return planStartOffsets(start.kind, given ? { watermarks: marks, given } : { watermarks: marks }).positions;
+    return planStartOffsets(start.kind, given ? { watermarks: marks, given } : { watermarks: marks });
   }
 
   async function* stream(request: StreamRequest<T>): AsyncGenerator<StreamDelivery<T>, void, undefined> {
@@ -96,7 +98,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
     try {
       if (closing) throw new Error('the subscription engine is closed');
       const begun = Date.now();
-      const positions = await retryTransient(
+      const { positions, seeks } = await retryTransient(
         async () => {
           await tail.start();
           return startPositions(request);
@@ -121,7 +123,8 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
           ),
       });
       active.add(subscription);
-      await groups.join(groupId, kind, subscription, positions);
+      // COMMITTED that found every partition's offset in the group: it holds them already, nothing to write first.
+      await groups.join(groupId, kind, subscription, positions, request.start.kind === 'COMMITTED' && seeks.size === 0);
       if (signal.aborted || closing) return;
       logger.debug({ groupId, start: request.start.kind, readyMs: Date.now() - begun }, 'subscription ready');
       request.onReady?.();

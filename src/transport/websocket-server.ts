@@ -55,6 +55,9 @@ function withCode(error: unknown, fallback: 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VA
   });
 }
 
+/** Distinct valid documents remembered: thousands of clients subscribe with the same few queries. */
+const VALID_DOCUMENTS_REMEMBERED = 500;
+
 /** The id of a graphql-ws `complete` message; undefined for any other message. */
 function completedId(data: Buffer): string | undefined {
   if (data.length > 512 || !data.includes('"complete"')) return undefined;
@@ -78,6 +81,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
   const accepting = options.accepting ?? (() => true);
   const limits = new SubscriptionLimits<object>(options.subscriptionLimits);
   const rules = [...specifiedRules, ...validationRules];
+  // Parsed and validated once per query text (schema and rules never change): a join then skips both.
+  const validDocuments = new Map<string, DocumentNode>();
   // Upgrades are routed by hand rather than `{ server }`: ws would re-emit the HTTP server's own errors (a port in
   // use, say), and graphql-ws answers those with a console.error that hides the real cause.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
@@ -117,14 +122,18 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
         } catch (error) {
           return refusal(error);
         }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
+        let document = validDocuments.get(payload.query);
+        if (!document) {
+          try {
+            document = parse(payload.query);
+          } catch (error) {
+            return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
+          }
+          const errors = validate(schema, document, rules);
+          if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+          if (validDocuments.size >= VALID_DOCUMENTS_REMEMBERED) validDocuments.delete(validDocuments.keys().next().value as string);
+          validDocuments.set(payload.query, document);
         }
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
         if (caller && getOperationAST(document, payload.operationName)?.operation === 'subscription') {
           try {
             limits.admit(ctx, caller.sub, id);

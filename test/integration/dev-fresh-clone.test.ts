@@ -11,13 +11,14 @@ import { graphql } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
 import { deleteGroupsWithPrefix, deleteTopic, GiveUp, testKafkaBrokers, uniqueName, waitFor } from '../support/resources.js';
 import { subscribe } from '../support/subscriber.js';
+import { testGatewayEnv } from '../support/test-env.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups = cleanupList();
 afterAll(() => cleanups.run());
 
 /** The project's files as a fresh clone has them (tracked and new, nothing ignored: no dist/, no .cache/), node_modules linked. */
-function cleanCopy(): string {
+function makeCleanCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'gkg-fresh-'));
   // The embedded server runs as user postgres when we are root: it must reach its data directory.
   chmodSync(dir, 0o755);
@@ -33,8 +34,16 @@ function cleanCopy(): string {
     }
   }
   symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+// One copy for the file's tests: the second finds the explorer the first built.
+let sharedCopy: string | undefined;
+const cleanCopy = () => {
+  sharedCopy ??= makeCleanCopy();
+  return sharedCopy;
+};
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -81,7 +90,6 @@ describe('npm run dev on a fresh clone', () => {
     'should build the explorer, start the embedded PostgreSQL, serve a working gateway, and leave no process after SIGINT',
     async () => {
       const copy = cleanCopy();
-      cleanups.push(() => rmSync(copy, { recursive: true, force: true }));
       const topic = uniqueName('dev-fresh-orders').replaceAll('_', '-');
       const prefix = uniqueName('dev-fresh').replaceAll('_', '-');
       cleanups.push(
@@ -192,6 +200,81 @@ describe('npm run dev on a fresh clone', () => {
       expect(await portAnswers(embeddedPort)).toBe(false);
       expect(lines).toContain('dev: stopping the embedded PostgreSQL');
       expect(lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'should run two gateways behind the load balancer with --gateways 2, send requests to both, and leave no process after SIGINT',
+    async () => {
+      const copy = cleanCopy();
+      const gatewayEnv = await testGatewayEnv(cleanups, 'dev-pair');
+      const env: NodeJS.ProcessEnv = { ...process.env, ...gatewayEnv, PORT: '0', LOG_FORMAT: 'json' };
+      for (const name of ['TEST_DATABASE_URL', 'AUTH_JWT_SECRET', 'NODE_ENV']) delete env[name];
+
+      const dev = spawn('npm', ['run', 'dev', '--', '--gateways', '2'], {
+        cwd: copy,
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = exitedOf(dev);
+      const lines: string[] = [];
+      let devToken: string | undefined;
+      const read = (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) {
+          lines.push(line);
+          try {
+            devToken ??= (JSON.parse(line) as { token?: string }).token;
+          } catch {
+            // dev's own lines are plain text
+          }
+        }
+      };
+      dev.stdout.on('data', read);
+      dev.stderr.on('data', read);
+      const leftovers = () => processesUnder(copy);
+      cleanups.push(async () => {
+        if (dev.exitCode === null && dev.signalCode === null) process.kill(-(dev.pid as number), 'SIGKILL');
+        await exited;
+        for (const left of leftovers()) process.kill(Number(left.split(' ')[0]), 'SIGKILL');
+      });
+
+      const url = await waitFor(
+        'npm run dev to print the load balancer address',
+        () => {
+          if (dev.exitCode !== null) throw new GiveUp(`npm run dev exited ${dev.exitCode}:\n${lines.join('\n')}`);
+          const announced = lines.map((l) => /^dev: 2 gateways behind the load balancer on (http:\S+): open/.exec(l)?.[1]).find(Boolean);
+          return announced && devToken ? announced : undefined;
+        },
+        180_000,
+      );
+      const token = devToken as string;
+      // Each gateway's JSON lines carry its number.
+      for (const n of [1, 2])
+        expect(lines.some((l) => l.startsWith(`{"gateway":${n},`) && l.includes('"msg":"gateway is listening"'))).toBe(true);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+
+      // Through the balancer's one address: the account, the subscription and the order may each land on either gateway.
+      await openFundedAccount(url, token, 'acc-pair', 10_000n);
+      const subscriber = subscribe(url, token, { filter: { accountId: 'acc-pair' }, start: 'EARLIEST' });
+      cleanups.push(() => subscriber.close());
+      const placed = await graphql<{ placeOrder: { id: string } }>(url, PLACE, { input: orderInput('acc-pair', 5, 'order-pair-1') }, token);
+      expect(placed.errors).toBeUndefined();
+      const [event] = await subscriber.received(1, 60_000);
+      expect(event?.order.id).toBe(placed.data?.placeOrder.id);
+      await subscriber.close();
+
+      process.kill(-(dev.pid as number), 'SIGINT');
+      await exited;
+      await waitFor('no process of the run to be left', () => (leftovers().length === 0 ? true : undefined), 30_000).catch(() => {
+        throw new Error(`left running:\n${leftovers().join('\n')}`);
+      });
+      for (const n of [1, 2]) expect(lines.some((l) => l.startsWith(`{"gateway":${n},`) && l.includes('"msg":"stopped"'))).toBe(true);
+      const summary = lines.find((l) => l.startsWith('dev: load balancer stopped:')) ?? '';
+      const served = [...summary.matchAll(/gateway (\d) got (\d+) requests/g)].map((m) => [Number(m[1]), Number(m[2])]);
+      expect(served.map(([n]) => n)).toEqual([1, 2]);
+      expect(served.every(([, requests]) => (requests as number) > 0)).toBe(true);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

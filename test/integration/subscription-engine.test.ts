@@ -198,4 +198,34 @@ describe('the subscription engine: one shared read, a consumer group per subscri
     expect(left).toHaveLength(40);
     expect(left.every((g) => g.startsWith(`${env.groupPrefix}.many.many-`))).toBe(true);
   });
+  it('should start each of many subscriptions joining at once at its own position: LATEST, since and COMMITTED', {
+    timeout: 120_000,
+  }, async ({ env }) => {
+    const source = env.source();
+    // Durable groups that hold offsets before the first batch: COMMITTED must resume there.
+    const first = Array.from({ length: 20 }, (_, i) =>
+      subscribe(source, { caller: recon, subscriberId: `joined-${i}`, start: { kind: 'COMMITTED' }, filter: {} }),
+    );
+    await Promise.all(first.map((s) => s.ready));
+    await Promise.all(first.map((s) => s.stop()));
+    const since = new Date(Date.now() - 1);
+    const before = await env.publish(ordersFor(9));
+
+    const committed = Array.from({ length: 20 }, (_, i) =>
+      subscribe(source, { caller: recon, subscriberId: `joined-${i}`, start: { kind: 'COMMITTED' }, filter: {} }),
+    );
+    const latest = Array.from({ length: 40 }, () => subscribe(source, { caller: recon, start: { kind: 'LATEST' }, filter: {} }));
+    const fromSince = Array.from({ length: 40 }, () =>
+      subscribe(source, { caller: recon, start: { kind: 'SINCE', at: since }, filter: {} }),
+    );
+    await Promise.all([...committed, ...latest, ...fromSince].map((s) => s.ready));
+    const after = await env.publish(ordersFor(6));
+
+    const received = await drained(env, [...committed, ...latest, ...fromSince]);
+    received.forEach((ids, i) => {
+      const expected = i < committed.length || i >= committed.length + latest.length ? [...before, ...after] : after;
+      expect(sorted(ids)).toEqual(sorted(expected));
+    });
+    await Promise.all([...committed, ...latest, ...fromSince].map((s) => s.stop()));
+  });
 });

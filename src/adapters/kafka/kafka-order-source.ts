@@ -87,13 +87,18 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
     });
     try {
       for await (const { item, positionsAfter } of source) {
+        let cursor: string | undefined;
         yield {
           eventId: item.value.eventId,
           order: item.value.order,
           partition: item.partition,
           offset: String(item.offset),
           publishedAt: new Date(item.timestamp),
-          cursor: encodeCursor(cursorSecret, scope, positionsAfter),
+          // Signed only when read (the client selected it), not an HMAC per event per subscriber whatever it asked for.
+          get cursor() {
+            cursor ??= encodeCursor(cursorSecret, scope, positionsAfter);
+            return cursor;
+          },
         };
       }
     } catch (error) {

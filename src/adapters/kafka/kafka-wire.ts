@@ -39,6 +39,7 @@ interface FetchPartitionData {
 }
 
 interface InternalBroker {
+  readonly nodeId: number;
   fetch(request: {
     maxWaitTime: number;
     minBytes: number;
@@ -54,6 +55,15 @@ interface InternalBroker {
   }): Promise<{ responses: { partitions: { partition: number; errorCode: number }[] }[] }>;
 }
 
+interface InternalBrokerLookups {
+  offsetFetch(request: {
+    groupId: string;
+    topics: { topic: string; partitions: { partition: number }[] }[];
+  }): Promise<{ responses: { topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[] }>;
+}
+
+type ListOffsetsQuery = { fromBeginning: boolean } | { fromTimestamp: number };
+
 interface InternalCluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -63,7 +73,10 @@ interface InternalCluster {
   findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number }[];
   findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
   findBroker(query: { nodeId: string }): Promise<InternalBroker>;
-  findGroupCoordinator(query: { groupId: string }): Promise<InternalBroker>;
+  findGroupCoordinator(query: { groupId: string }): Promise<InternalBroker & InternalBrokerLookups>;
+  fetchTopicsOffset(
+    topics: ({ topic: string; partitions: { partition: number }[] } & ListOffsetsQuery)[],
+  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
 }
 
 type BatchConstructor = new (topic: string, fetchedOffset: string, data: FetchPartitionData) => BatchInstance;
@@ -112,20 +125,28 @@ function toRecord(partition: number, message: KafkaMessage): LogRecord {
   };
 }
 
+/** Group coordinators remembered per group; forgotten on any failure of a request sent to one. */
+const COORDINATORS_REMEMBERED = 20_000;
+
 /**
- * A `LogClient` on kafkajs: two clusters (so a long-polling fetch of the shared reader never queues a catch-up read
- * or a commit behind it on one connection) and one admin client: a handful of broker connections in all.
+ * A `LogClient` on kafkajs: three clusters, so that no request waits behind another kind on one connection (Kafka
+ * answers a connection's requests one at a time): the shared reader's long-polling Fetch; catch-up reads and offset
+ * commits; and the lookups a subscription's start needs (ListOffsets, OffsetFetch). One admin client deletes groups.
+ * A handful of broker connections in all.
  */
 export function createKafkaWire(kafka: Kafka): LogClient {
   const tailCluster = createCluster(kafka);
   const sideCluster = createCluster(kafka);
+  const lookupCluster = createCluster(kafka);
+  /** Group id -> its coordinator's node id: a FindCoordinator per group, not per commit. */
+  const coordinators = new Map<string, number>();
   let admin: Promise<Admin> | undefined;
   let connected: Promise<void> | undefined;
   let closed = false;
 
   const ready = (): Promise<void> => {
     if (closed) return Promise.reject(new Error('the Kafka log client is closed'));
-    connected ??= Promise.all([tailCluster.connect(), sideCluster.connect()]).then(
+    connected ??= Promise.all([tailCluster.connect(), sideCluster.connect(), lookupCluster.connect()]).then(
       () => {},
       (error: unknown) => {
         connected = undefined;
@@ -201,6 +222,48 @@ export function createKafkaWire(kafka: Kafka): LogClient {
     return (await Promise.all(perLeader)).flat();
   }
 
+  /** The group's coordinator on `cluster`, found once per group; `use` failing forgets it (it may have moved). */
+  async function withCoordinator<R>(
+    cluster: InternalCluster,
+    groupId: string,
+    use: (broker: InternalBroker & InternalBrokerLookups) => Promise<R>,
+  ) {
+    await ready();
+    const nodeId = coordinators.get(groupId);
+    let broker: InternalBroker & InternalBrokerLookups;
+    if (nodeId === undefined) {
+      broker = await cluster.findGroupCoordinator({ groupId });
+      if (coordinators.size >= COORDINATORS_REMEMBERED) coordinators.clear();
+      coordinators.set(groupId, broker.nodeId);
+    } else {
+      broker = (await cluster.findBroker({ nodeId: String(nodeId) })) as InternalBroker & InternalBrokerLookups;
+    }
+    try {
+      return await use(broker);
+    } catch (error) {
+      coordinators.delete(groupId);
+      throw error;
+    }
+  }
+
+  /** One ListOffsets per partition leader, on the lookup connection. */
+  async function listOffsets(topic: string, query: ListOffsetsQuery): Promise<Map<number, bigint>> {
+    await ready();
+    await lookupCluster.addTargetTopic(topic);
+    await lookupCluster.refreshMetadataIfNecessary();
+    const partitions = lookupCluster.findTopicPartitionMetadata(topic).map(({ partitionId }) => ({ partition: partitionId }));
+    if (partitions.length === 0) throw new Error(`topic ${topic} has no partitions`);
+    try {
+      const [answer] = await lookupCluster.fetchTopicsOffset([{ topic, partitions, ...query }]);
+      return new Map((answer?.partitions ?? []).map(({ partition, offset }) => [partition, BigInt(offset)]));
+    } catch (error) {
+      if (RETRIABLE_METADATA_ERRORS.has(errorType(error) ?? '') || errorType(error) === undefined) {
+        await lookupCluster.refreshMetadata().catch(() => {});
+      }
+      throw error;
+    }
+  }
+
   return {
     async partitions(topic) {
       const watermarks = await this.watermarks(topic);
@@ -208,13 +271,17 @@ export function createKafkaWire(kafka: Kafka): LogClient {
     },
 
     async watermarks(topic) {
-      const marks = await (await adminClient()).fetchTopicOffsets(topic);
-      return new Map<number, Watermarks>(marks.map((m) => [m.partition, { low: BigInt(m.low), high: BigInt(m.high) }]));
+      // Both requests at once: the second does not wait for the first's answer.
+      const [high, low] = await Promise.all([listOffsets(topic, { fromBeginning: false }), listOffsets(topic, { fromBeginning: true })]);
+      const marks = new Map<number, Watermarks>();
+      for (const [partition, offset] of high) marks.set(partition, { low: low.get(partition) ?? 0n, high: offset });
+      return marks;
     },
 
     async offsetsAt(topic, at) {
-      const offsets = await (await adminClient()).fetchTopicOffsetsByTimestamp(topic, at.getTime());
-      return new Map(offsets.map((o) => [o.partition, BigInt(o.offset)]));
+      // Kafka answers -1 for a partition with nothing at or after the instant: left out, the caller starts at its end.
+      const offsets = await listOffsets(topic, { fromTimestamp: at.getTime() });
+      return new Map([...offsets].filter(([, offset]) => offset >= 0n));
     },
 
     tail: (topic, offsets, maxWaitMs, maxBytesPerPartition) => fetchFrom(tailCluster, topic, offsets, maxWaitMs, maxBytesPerPartition),
@@ -222,9 +289,15 @@ export function createKafkaWire(kafka: Kafka): LogClient {
     read: (topic, offsets, maxBytesPerPartition) => fetchFrom(sideCluster, topic, offsets, 0, maxBytesPerPartition),
 
     async committed(groupId, topic) {
-      const [offsets] = await (await adminClient()).fetchOffsets({ groupId, topics: [topic] });
+      await ready();
+      await lookupCluster.addTargetTopic(topic);
+      await lookupCluster.refreshMetadataIfNecessary();
+      const partitions = lookupCluster.findTopicPartitionMetadata(topic).map(({ partitionId }) => ({ partition: partitionId }));
+      const { responses } = await withCoordinator(lookupCluster, groupId, (coordinator) =>
+        coordinator.offsetFetch({ groupId, topics: [{ topic, partitions }] }),
+      );
       const result = new Map<number, CommittedOffset>();
-      for (const p of offsets?.partitions ?? []) {
+      for (const p of responses.find((r) => r.topic === topic)?.partitions ?? []) {
         const offset = BigInt(p.offset);
         if (offset >= 0n) result.set(p.partition, { offset, metadata: p.metadata ?? null });
       }
@@ -232,21 +305,22 @@ export function createKafkaWire(kafka: Kafka): LogClient {
     },
 
     async commit(groupId, topic, offsets, metadata) {
-      await ready();
-      const coordinator = await sideCluster.findGroupCoordinator({ groupId });
-      const { responses } = await coordinator.offsetCommit({
-        groupId,
-        // Not a member: Kafka takes the commit as a standalone one while the group has no members.
-        groupGenerationId: -1,
-        memberId: '',
-        topics: [{ topic, partitions: [...offsets].map(([partition, offset]) => ({ partition, offset: String(offset), metadata })) }],
+      await withCoordinator(sideCluster, groupId, async (coordinator) => {
+        const { responses } = await coordinator.offsetCommit({
+          groupId,
+          // Not a member: Kafka takes the commit as a standalone one while the group has no members.
+          groupGenerationId: -1,
+          memberId: '',
+          topics: [{ topic, partitions: [...offsets].map(([partition, offset]) => ({ partition, offset: String(offset), metadata })) }],
+        });
+        const failed = responses.flatMap((r) => r.partitions).find((p) => p.errorCode !== 0);
+        if (failed) throw new Error(`offset commit for ${groupId} failed with Kafka error code ${failed.errorCode}`);
       });
-      const failed = responses.flatMap((r) => r.partitions).find((p) => p.errorCode !== 0);
-      if (failed) throw new Error(`offset commit for ${groupId} failed with Kafka error code ${failed.errorCode}`);
     },
 
     async deleteGroups(groupIds) {
       if (groupIds.length === 0) return [];
+      for (const groupId of groupIds) coordinators.delete(groupId);
       try {
         await (await adminClient()).deleteGroups([...groupIds]);
         return [];
@@ -266,7 +340,9 @@ export function createKafkaWire(kafka: Kafka): LogClient {
       admin = undefined;
       await Promise.all([
         client?.disconnect(),
-        connected?.catch(() => {}).then(() => Promise.all([tailCluster.disconnect(), sideCluster.disconnect()])),
+        connected
+          ?.catch(() => {})
+          .then(() => Promise.all([tailCluster.disconnect(), sideCluster.disconnect(), lookupCluster.disconnect()])),
       ]);
     },
   };
