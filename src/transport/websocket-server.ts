@@ -57,6 +57,8 @@ function withCode(error: unknown, fallback: 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VA
 
 /** Distinct valid documents remembered: thousands of clients subscribe with the same few queries. */
 const VALID_DOCUMENTS_REMEMBERED = 500;
+/** Longer query texts are not remembered, so the cache stays a few MiB whatever clients send. */
+const REMEMBERED_QUERY_MAX_LENGTH = 8192;
 
 /** The id of a graphql-ws `complete` message; undefined for any other message. */
 function completedId(data: Buffer): string | undefined {
@@ -131,8 +133,10 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
           }
           const errors = validate(schema, document, rules);
           if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
-          if (validDocuments.size >= VALID_DOCUMENTS_REMEMBERED) validDocuments.delete(validDocuments.keys().next().value as string);
-          validDocuments.set(payload.query, document);
+          if (payload.query.length <= REMEMBERED_QUERY_MAX_LENGTH) {
+            if (validDocuments.size >= VALID_DOCUMENTS_REMEMBERED) validDocuments.delete(validDocuments.keys().next().value as string);
+            validDocuments.set(payload.query, document);
+          }
         }
         if (caller && getOperationAST(document, payload.operationName)?.operation === 'subscription') {
           try {
