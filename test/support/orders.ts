@@ -37,3 +37,19 @@ export async function balanceOf(url: string, bearer: string, id: string): Promis
   if (!response.data?.account) throw new Error(`no account ${id}: ${JSON.stringify(response.errors)}`);
   return BigInt(response.data.account.balance);
 }
+
+/** Places `count` orders of 1 on `account`, one after another (keys `<keyPrefix>-<i>`); the ids in settlement order. */
+export async function placeOrdersOn(url: string, bearer: string, account: string, count: number, keyPrefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await graphql<{ placeOrder: { id: string } }>(
+      url,
+      PLACE,
+      { input: orderInput(account, 1, `${keyPrefix}-${i}`) },
+      bearer,
+    );
+    if (response.errors || !response.data) throw new Error(`placeOrder ${keyPrefix}-${i} failed: ${JSON.stringify(response.errors)}`);
+    ids.push(response.data.placeOrder.id);
+  }
+  return ids;
+}
