@@ -245,6 +245,11 @@ export function createKafkaWire(kafka: Kafka): LogClient {
       if (failed) throw new Error(`offset commit for ${groupId} failed with Kafka error code ${failed.errorCode}`);
     },
 
+    async listGroups() {
+      const { groups } = await (await adminClient()).listGroups();
+      return groups.map((g) => g.groupId);
+    },
+
     async deleteGroups(groupIds) {
       if (groupIds.length === 0) return [];
       try {
