@@ -18,13 +18,16 @@ import { createErrorFormatter } from './graphql/format-error.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { gatewayValidationRules } from './graphql/validation-rules.js';
 import type { Logger } from './logger.js';
+import { createGatewayMetrics } from './observability/metrics-registry.js';
+import { reachabilityProbe } from './observability/reachability.js';
 import { startRelayThread } from './relay/relay-thread.js';
 import type { RelayWorkerConfig } from './relay-worker.js';
 import { createDrainState, drainGuard } from './transport/drain.js';
 import { createExplorerHandler, createExplorerOffHandler, explorerAssetsExist } from './transport/explorer.js';
-import { healthRoutes } from './transport/health.js';
+import { healthRoutes, type ReadinessCheck } from './transport/health.js';
 import { createHttpServer } from './transport/http-server.js';
 import { metricsRoute } from './transport/metrics.js';
+import { rootFieldNames } from './transport/operation-metrics.js';
 import { createRateLimiter } from './transport/rate-limiter.js';
 import { startWebSocketServer } from './transport/websocket-server.js';
 
@@ -69,6 +72,24 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   });
   const security = kafkaSecurity(config);
   const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }), undefined, security);
+  const dependencies: ReadinessCheck[] = [
+    { name: 'postgres', check: () => database.ping() },
+    { name: 'kafka', check: () => kafkaReachable(kafka) },
+  ];
+  const reachability = reachabilityProbe(dependencies, config.METRICS_REFRESH_MS);
+  const schema = buildGatewaySchema();
+  // Read at each scrape; the parts they read are built below.
+  const metrics = createGatewayMetrics(
+    { operations: rootFieldNames(schema), maxLagGroups: config.METRICS_MAX_LAG_GROUPS },
+    {
+      activeSubscriptions: () => orderSource.activeCount,
+      outboxPending: () => relay.pending,
+      relayActive: () => relay.isActive,
+      websocketConnections: () => websockets.connectionCount(),
+      groupLag: () => orderSource.groupLag(),
+      reachability: () => reachability.state,
+    },
+  );
   const cursorSecret = createHmac('sha256', config.AUTH_JWT_SECRET).update('subscription-cursor').digest('base64url');
   const orderSource = createKafkaOrderSource({
     kafka,
@@ -79,6 +100,9 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     windowRecords: config.SUBSCRIPTION_WINDOW_RECORDS,
     commitIntervalMs: config.OFFSETS_COMMIT_INTERVAL_MS,
     offsetsRefreshMs: config.OFFSETS_REFRESH_MS,
+    observer: metrics.subscriptions,
+    // Beyond the labelled ones, groups count only in group="other": following ten times as many bounds the fetches.
+    lag: { refreshMs: config.METRICS_REFRESH_MS, maxUnheld: 10 * config.METRICS_MAX_LAG_GROUPS },
   });
   const relayLogger = logger.child({ component: 'outbox-relay' });
   const relay = startRelayThread({
@@ -93,6 +117,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     } satisfies RelayWorkerConfig,
     logger: relayLogger,
     restartMs: config.RELAY_POLL_MS,
+    observer: metrics.relay,
   });
   const services: GatewayServices = {
     ledger: createLedgerService(createPostgresLedger(database, config.ORDERS_TOPIC, outboxSignal)),
@@ -103,7 +128,6 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const rateLimiter = createRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST });
   const admit = (caller: Caller) => rateLimiter.admit(caller.sub);
   const formatError = createErrorFormatter(logger.child({ component: 'graphql' }));
-  const schema = buildGatewaySchema();
   const validationRules = gatewayValidationRules({ introspection: config.EXPLORER_ENABLED });
 
   let shuttingDown = false;
@@ -123,21 +147,11 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     validationRules,
     logger: logger.child({ component: 'http' }),
     stopGraceMs: Math.floor(closingBudgetMs / 3),
+    observer: metrics.http,
     routes: [
       drainGuard(drain),
-      healthRoutes(
-        [
-          { name: 'postgres', check: () => database.ping() },
-          { name: 'kafka', check: () => kafkaReachable(kafka) },
-        ],
-        () => shuttingDown,
-      ),
-      metricsRoute({
-        activeSubscriptions: () => orderSource.activeCount,
-        outboxPending: () => relay.pending,
-        relayActive: () => (relay.isActive ? 1 : 0),
-        websocketConnections: () => websockets.connectionCount(),
-      }),
+      healthRoutes(dependencies, () => shuttingDown),
+      metricsRoute(metrics),
       config.EXPLORER_ENABLED
         ? createExplorerHandler({
             assetsDir: EXPLORER_ASSETS_DIR,
@@ -160,6 +174,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     subscriptionLimits: { perSocket: config.SUBSCRIPTIONS_PER_SOCKET, perCaller: config.SUBSCRIPTIONS_PER_CALLER },
     keepAliveMs: config.WS_KEEPALIVE_MS,
     accepting: () => drain.phase === 'serving',
+    observer: metrics.websocket,
   });
 
   let topicReady: Promise<void> = Promise.resolve();
@@ -180,6 +195,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
 
   return {
     async start() {
+      reachability.start();
       await applyMigrationsWhenReachable(config.DATABASE_URL, {
         giveUp: () => shuttingDown,
         onWait: (error, retryInMs) => logger.warn({ err: error, retryInMs }, 'PostgreSQL is not answering; start-up waits for it'),
@@ -211,6 +227,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
         await orderSource.close();
         await http.stop();
         await relay.stop();
+        await reachability.stop();
         // Bounded: with Kafka down, a topic check can sit in kafkajs's retries; it stops itself once shuttingDown.
         await Promise.race([topicReady, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
         await outboxSignal.close();

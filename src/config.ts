@@ -131,6 +131,10 @@ const environmentSchema = z.object({
   OFFSETS_COMMIT_INTERVAL_MS: integer(10, 60000).default(1000),
   /** How often a connected durable group's unchanged offsets are committed again; keep it well under the broker's offsets.retention.minutes. @default 3600000 */
   OFFSETS_REFRESH_MS: integer(1000, 604_800_000).default(3_600_000),
+  /** Durable subscriber groups labelled in gateway_consumer_group_lag (those furthest behind); the rest are summed under group="other". @default 100 */
+  METRICS_MAX_LAG_GROUPS: integer(1, 10_000).default(100),
+  /** How often what a scrape must not wait for is refreshed: Kafka's and PostgreSQL's reachability, and the offsets of durable groups no subscription here holds. @default 15000 */
+  METRICS_REFRESH_MS: integer(100, 3_600_000).default(15000),
   /** After SIGTERM, how long /readyz answers 503 (and new websockets are refused) before open ones are closed, so a load balancer stops routing here first. @default 1000 */
   DRAIN_DELAY_MS: integer(0, 600000).default(1000),
   /** How long shutdown may take, drain delay included, before the process exits anyway. @default 10000 */

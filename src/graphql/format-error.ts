@@ -19,7 +19,8 @@ declare module 'graphql' {
   }
 }
 
-const CLIENT_CODES = new Set<string>([
+/** Every code a client may see in `extensions.code`: the contract's and Apollo's own. */
+export const CLIENT_CODES: ReadonlySet<string> = new Set<string>([
   ...ERROR_CODES,
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',

@@ -11,6 +11,16 @@ export interface OutboxRelayOptions {
   pollMs?: number;
   /** Longest wait between retries while Kafka fails. @default 5000 */
   maxBackoffMs?: number;
+  /** Told of every send (metrics). */
+  observer?: RelayObserver;
+}
+
+/** What the relay reports of its sends to Kafka. */
+export interface RelayObserver {
+  /** Kafka acknowledged a send of `records` records, `seconds` after it went out. */
+  published(records: number, seconds: number): void;
+  /** A send failed; its records are sent again. */
+  publishFailed(): void;
 }
 
 export interface OutboxRelay {
@@ -30,7 +40,7 @@ export interface OutboxRelay {
  * if the relay dies between the ack and the mark.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { store, publisher, logger } = options;
+  const { store, publisher, logger, observer } = options;
   const batchSize = options.batchSize ?? 500;
   const pollMs = options.pollMs ?? 1000;
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
@@ -113,10 +123,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await sleep(pollMs);
         continue;
       }
+      const sentAt = performance.now();
       try {
         await publisher.publish(batch);
+        observer?.published(batch.length, (performance.now() - sentAt) / 1000);
         backoffMs = 100;
       } catch (error) {
+        observer?.publishFailed();
         // The send's outcome is unknown: a fresh producer, then the same rows again.
         logger.warn({ err: error, pending, retryInMs: backoffMs }, 'outbox relay could not publish; will retry');
         await publisher.reset();

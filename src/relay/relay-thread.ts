@@ -1,11 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
-import type { OutboxRelay } from './outbox-relay.js';
+import type { OutboxRelay, RelayObserver } from './outbox-relay.js';
 
 /** What the worker posts to the thread that started it. */
 export type RelayThreadReport =
   | { type: 'started' }
   | { type: 'state'; active: boolean; pending: number }
+  /** The relay's sends since the last report: `published` holds pairs of (records, seconds). */
+  | { type: 'sends'; published: number[]; failed: number }
+  /** The oldest unpublished row's age, sampled while this relay holds the lease; null otherwise or when there is none. */
+  | { type: 'backlog'; oldestAgeSeconds: number | null }
   | { type: 'log'; line: string }
   | { type: 'stopped' }
   | { type: 'failed'; message: string };
@@ -25,6 +29,14 @@ export interface RelayThreadOptions {
   logger: Logger;
   /** How long to wait before starting a worker that died again. @default 1000 */
   restartMs?: number;
+  /** Told of the worker's sends and backlog samples, as they arrive (metrics). */
+  observer?: RelayThreadObserver;
+}
+
+/** The relay's observer, and the outbox backlog the worker samples beside it. */
+export interface RelayThreadObserver extends RelayObserver {
+  /** The oldest unpublished row's age when sampled; null when there is none or this process does not hold the lease. */
+  oldestPending(ageSeconds: number | null): void;
 }
 
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
@@ -42,7 +54,7 @@ const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fa
  * is the same as in-process; `isActive` and `pending` are the worker's last report.
  */
 export function startRelayThread(options: RelayThreadOptions): OutboxRelay {
-  const { logger } = options;
+  const { logger, observer } = options;
   const restartMs = options.restartMs ?? 1000;
   const wakeFlag = new Int32Array(new SharedArrayBuffer(4));
   let worker: Worker | null = null;
@@ -80,7 +92,12 @@ export function startRelayThread(options: RelayThreadOptions): OutboxRelay {
         else if (report.type === 'state') {
           active = report.active;
           pending = report.pending;
-        } else if (report.type === 'started') {
+        } else if (report.type === 'sends') {
+          for (let i = 0; i + 1 < report.published.length; i += 2)
+            observer?.published(report.published[i] ?? 0, report.published[i + 1] ?? 0);
+          for (let i = 0; i < report.failed; i++) observer?.publishFailed();
+        } else if (report.type === 'backlog') observer?.oldestPending(report.oldestAgeSeconds);
+        else if (report.type === 'started') {
           running = true;
           resolve();
         } else if (report.type === 'stopped') stopped?.();
@@ -89,6 +106,7 @@ export function startRelayThread(options: RelayThreadOptions): OutboxRelay {
       started.on('error', (error) => logger.error({ err: error }, 'outbox relay thread crashed'));
       started.on('exit', (code) => {
         active = false;
+        observer?.oldestPending(null);
         if (worker === started) worker = null;
         stopped?.();
         if (!running) return reject(new Error(`the outbox relay thread exited (${code}) before it started`));

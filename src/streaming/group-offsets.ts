@@ -28,6 +28,16 @@ export interface GroupOffsetsOptions {
   readonly ephemeralCommitIntervalMs?: number;
   /** Commit requests in flight at once. @default 32 */
   readonly concurrency?: number;
+  /** The last member of a durable group left and its offsets were committed: what the group now holds (for its lag). */
+  readonly onReleased?: (groupId: string, offsets: ReadonlyMap<number, bigint>) => void;
+}
+
+/** A group this process holds, as `held()` shows it. */
+export interface HeldGroup {
+  readonly id: string;
+  readonly kind: GroupKind;
+  /** Its last commit (or an adopted reset); undefined before the first one. */
+  readonly committed: ReadonlyMap<number, bigint> | undefined;
 }
 
 interface GroupState {
@@ -129,7 +139,9 @@ export class GroupOffsets {
     const finishing =
       group.kind === 'ephemeral'
         ? this.#queue(group, () => this.#delete(group))
-        : this.#queue(group, () => this.#commit(group, final ?? new Map()));
+        : this.#queue(group, () => this.#commit(group, final ?? new Map())).then(() => {
+            if (group.committed) this.#options.onReleased?.(group.id, group.committed);
+          });
     this.#finishing.add(finishing);
     await finishing.finally(() => this.#finishing.delete(finishing));
   }
@@ -144,6 +156,11 @@ export class GroupOffsets {
 
   get groupCount(): number {
     return this.#groups.size;
+  }
+
+  /** The groups this process holds now. */
+  held(): Iterable<HeldGroup> {
+    return this.#groups.values();
   }
 
   async #tick(): Promise<void> {

@@ -49,6 +49,8 @@ export interface LogClient {
   committed(groupId: string, topic: string): Promise<ReadonlyMap<number, CommittedOffset>>;
   /** Commits as a non-member (the group must have no live members). */
   commit(groupId: string, topic: string, offsets: ReadonlyMap<number, bigint>, metadata: string): Promise<void>;
+  /** Every consumer group the cluster knows (its id), whoever created it. */
+  listGroups(): Promise<string[]>;
   /** Deletes groups; resolves with the ids it could not delete (a group that never existed counts as deleted). */
   deleteGroups(groupIds: readonly string[]): Promise<string[]>;
   close(): Promise<void>;

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import { CatchUpReads } from './catch-up-reads.js';
+import { GroupLag, type GroupLagEntry, type GroupLagOptions } from './group-lag.js';
 import { type GroupKind, GroupOffsets } from './group-offsets.js';
 import { keyedOnceAfterCall, latestOffsetsOnce } from './latest-offsets.js';
 import type { LogClient, LogRecord } from './log-client.js';
@@ -24,6 +25,8 @@ export interface TopicStreamsOptions<T> {
   readonly commitIntervalMs?: number;
   /** Re-commit of unchanged offsets of connected durable groups, well within the broker's offsets.retention.minutes. @default 3600000 */
   readonly offsetsRefreshMs?: number;
+  /** Follows the lag of durable groups (for metrics); off when absent. */
+  readonly lag?: Omit<GroupLagOptions, 'log' | 'topic' | 'logger'>;
 }
 
 export interface StreamRequest<T> {
@@ -44,6 +47,8 @@ export interface TopicStreams<T> {
   close(): Promise<void>;
   readonly activeCount: number;
   readonly topic: string;
+  /** The lag of every durable group followed (empty unless `lag` was given). */
+  groupLag(): GroupLagEntry[];
 }
 
 /**
@@ -61,7 +66,17 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
     instanceId: options.instanceId,
     commitIntervalMs: options.commitIntervalMs ?? 1000,
     refreshMs: options.offsetsRefreshMs ?? 3_600_000,
+    onReleased: (groupId, offsets) => lag?.released(groupId, offsets),
   });
+  const lag =
+    options.lag &&
+    new GroupLag(
+      { log, topic, logger, ...options.lag },
+      {
+        held: () => groups.held(),
+        ends: () => (tail.partitions.length === 0 ? undefined : new Map(tail.partitions.map((p) => [p, tail.window(p)?.end ?? 0n]))),
+      },
+    );
   const watermarks = latestOffsetsOnce(() => log.watermarks(topic));
   // Subscriptions joining together with one `since` (a UI's page load, a fleet restarting) share the lookup.
   const offsetsAt = keyedOnceAfterCall((at: number) => log.offsetsAt(topic, new Date(at)));
@@ -139,6 +154,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
   }
 
   groups.start();
+  lag?.start();
   return {
     topic,
     subscribe: stream,
@@ -147,7 +163,9 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
       for (const subscription of active) subscription.end();
       await tail.close();
       await groups.close();
+      await lag?.close();
     },
+    groupLag: () => lag?.snapshot() ?? [],
     get activeCount() {
       return active.size;
     },

@@ -12,6 +12,16 @@ import { type AppError, isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
+import {
+  ARRIVED,
+  arrivalOf,
+  elapsedSeconds,
+  type HttpObserver,
+  operationPlugin,
+  requestTimer,
+  rootFieldOfText,
+  type Timed,
+} from './operation-metrics.js';
 
 export interface HttpServerOptions {
   schema: GraphQLSchema;
@@ -27,6 +37,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** On stop, how long in-flight requests may take before their connections are closed. @default 10000 */
   stopGraceMs?: number;
+  /** Told of every request and GraphQL operation (metrics). */
+  observer?: HttpObserver;
 }
 
 export interface HttpServer {
@@ -71,7 +83,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   // A GraphQL answer is never revalidated: hashing every body for an ETag was CPU for nothing.
   app.set('etag', false);
   const server = createServer(app);
-  const apollo = new ApolloServer<GraphQLContext>({
+  const { observer } = options;
+  const apollo = new ApolloServer<GraphQLContext & Timed>({
     schema: options.schema,
     // Introspection is refused by our own rule, which names the setting; Apollo's would name Apollo's option.
     introspection: true,
@@ -90,6 +103,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: options.stopGraceMs ?? 10_000 }),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
+      ...(observer ? [operationPlugin<GraphQLContext & Timed>(observer)] : []),
     ],
   });
   await apollo.start();
@@ -102,18 +116,22 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     noStore,
     express.json({ limit: MAX_BODY }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
+      context: async ({ req, res }) => {
         try {
           const caller = await options.authenticate(req.headers.authorization);
           if (caller) options.admit(caller);
-          return { caller, ...options.services };
+          return { caller, ...options.services, [ARRIVED]: arrivalOf(res) };
         } catch (error) {
           if (!isAppError(error)) throw error;
+          // Refused before Apollo's pipeline, which its plugins never see.
+          const { query, operationName } = { ...req.query, ...req.body };
+          observer?.operation('http', rootFieldOfText(query, operationName), error.code, elapsedSeconds(res));
           throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: httpHeadOf(error) } });
         }
       },
     }),
   ];
+  if (observer) app.use(requestTimer(observer));
   // POST, every mutation, goes straight to GraphQL: no route below takes a POST, and walking them cost each order.
   app.post('/graphql', graphql);
   for (const route of options.routes) app.use(route);

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   type DocumentNode,
+  type ExecutionResult,
   GraphQLError,
   type GraphQLSchema,
   getOperationAST,
@@ -18,6 +19,7 @@ import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import { type ErrorFormatter, formatGraphQLErrors } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
 import { REFUSED_UPGRADE, SHUTTING_DOWN_MESSAGE } from './drain.js';
+import { codeOf, OK, rootField, rootFieldOfText, type WebSocketObserver, WebSocketOperations } from './operation-metrics.js';
 import { SubscriptionLimits, type SubscriptionLimitsOptions } from './subscription-limits.js';
 import { startWebSocketKeepAlive } from './websocket-keepalive.js';
 
@@ -39,6 +41,8 @@ export interface WebSocketServerOptions {
   keepAliveMs: number;
   /** False while the gateway drains: upgrades are answered 503 (see drain.ts). @default always true */
   accepting?: () => boolean;
+  /** Told of every operation and of sockets closed for not answering pings (metrics). */
+  observer?: WebSocketObserver;
 }
 
 const refusal = (error: unknown): GraphQLError[] => {
@@ -79,7 +83,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
   /** Operations graphql-ws still runs on open sockets (0 once every subscription was completed to its client). */
   openOperations(): number;
 } {
-  const { httpServer, path, schema, validationRules, services, authenticate, admit, formatError, logger } = options;
+  const { httpServer, path, schema, validationRules, services, authenticate, admit, formatError, logger, observer } = options;
+  const operations = observer && new WebSocketOperations(observer);
   const accepting = options.accepting ?? (() => true);
   const limits = new SubscriptionLimits<object>(options.subscriptionLimits);
   const rules = [...specifiedRules, ...validationRules];
@@ -101,9 +106,10 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
     wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
   };
   httpServer.on('upgrade', upgrade);
-  const stopKeepAlive = startWebSocketKeepAlive(wss, options.keepAliveMs, () =>
-    logger.info('closing a websocket whose peer stopped answering pings'),
-  );
+  const stopKeepAlive = startWebSocketKeepAlive(wss, options.keepAliveMs, () => {
+    logger.info('closing a websocket whose peer stopped answering pings');
+    observer?.unresponsiveClosed();
+  });
   const callers = new WeakMap<object, Caller>();
   const contexts = new Set<{ readonly subscriptions: Record<string, unknown> }>();
   const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
@@ -115,22 +121,29 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
       context: (ctx): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services }),
       // graphql-ws would let a syntax error escape and close the whole socket with 4500, and sends validation
       // errors without a code: parse and validate here, so each refusal ends only its own operation, with a code.
+      // Refusals returned here reach onError, which reports them to `operations` with their code.
       onSubscribe: (ctx, id, payload) => {
         const caller = callers.get(ctx);
+        operations?.begin(ctx, id);
         try {
           // A client that resubscribes on the socket after its subscription was completed at shutdown.
           if (!accepting()) throw new AppError('SHUTTING_DOWN', SHUTTING_DOWN_MESSAGE);
           if (caller) admit(caller);
         } catch (error) {
+          operations?.name(ctx, id, rootFieldOfText(payload.query, payload.operationName));
           return refusal(error);
         }
         let document = validDocuments.get(payload.query);
+        const remembered = document !== undefined;
         if (!document) {
           try {
             document = parse(payload.query);
           } catch (error) {
             return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
           }
+        }
+        operations?.name(ctx, id, rootField(getOperationAST(document, payload.operationName)));
+        if (!remembered) {
           const errors = validate(schema, document, rules);
           if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
           if (payload.query.length <= REMEMBERED_QUERY_MAX_LENGTH) {
@@ -179,25 +192,39 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
           return false;
         }
       },
+      // A subscription's stream began, or a query or mutation answered without errors (with errors, onNext reports
+      // it once they are formatted). graphql-ws has awaited the result; a stream has no `errors`.
+      onOperation: (ctx, id, _payload, _args, result) => {
+        if (!(result as ExecutionResult).errors?.length) operations?.end(ctx, id, OK);
+      },
       onComplete: (ctx, id) => {
         limits.release(ctx, id);
+        operations?.drop(ctx, id);
       },
       onClose: (ctx) => {
         contexts.delete(ctx);
         clearTimeout(expiryTimers.get(ctx));
         limits.releaseAll(ctx);
       },
-      onNext: (ctx, _id, _payload, _args, result) => {
+      onNext: (ctx, id, _payload, _args, result) => {
         // graphql-ws silently drops a message for a socket that is closing and reports it sent; the source would then
         // commit an event the client never got. Throwing here ends the subscription before that event is acknowledged.
         if (ctx.extra.socket.readyState !== WebSocket.OPEN) throw new Error('the socket is closing');
-        return result.errors ? { ...result, errors: formatGraphQLErrors(formatError, result.errors) as never } : undefined;
+        if (!result.errors) return undefined;
+        const errors = formatGraphQLErrors(formatError, result.errors);
+        operations?.end(ctx, id, codeOf(errors));
+        return { ...result, errors: errors as never };
       },
       // Errors for a socket that is closing are never sent: not formatting them keeps them out of the error log.
-      onError: (ctx, _id, _payload, errors) =>
-        ctx.extra.socket.readyState === WebSocket.OPEN
-          ? (formatGraphQLErrors(formatError, errors) as never)
-          : [new GraphQLError('the socket is closing')],
+      onError: (ctx, id, _payload, errors) => {
+        if (ctx.extra.socket.readyState !== WebSocket.OPEN) {
+          operations?.drop(ctx, id);
+          return [new GraphQLError('the socket is closing')];
+        }
+        const formatted = formatGraphQLErrors(formatError, errors);
+        operations?.end(ctx, id, codeOf(formatted));
+        return formatted as never;
+      },
     },
     wss,
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durableGroupId, ephemeralGroupId } from '../../src/adapters/kafka/consumer-group-names.js';
+import { durableGroupId, ephemeralGroupId, isDurableGroupId } from '../../src/adapters/kafka/consumer-group-names.js';
 import { appErrorOf } from '../support/app-errors.js';
 
 const codeOf = (run: () => unknown) => appErrorOf(run)?.code;
@@ -16,5 +16,14 @@ describe('consumer group names', () => {
     expect(codeOf(() => durableGroupId('gql', 'ephemeral', 'x'))).toBe('FORBIDDEN');
     expect(codeOf(() => durableGroupId('gql', 'alice', 'ops.x'))).toBeUndefined();
     expect(codeOf(() => durableGroupId('gql', 'alice', 'a b'))).toBe('BAD_USER_INPUT');
+  });
+
+  it('should tell the durable groups of a prefix from its ephemeral ones and from other prefixes', () => {
+    expect(isDurableGroupId('gql', durableGroupId('gql', 'recon', 'ledger.v2'))).toBe(true);
+    expect(isDurableGroupId('gql', ephemeralGroupId('gql'))).toBe(false);
+    expect(isDurableGroupId('gql', 'gql-other.recon.main')).toBe(false);
+    expect(isDurableGroupId('gql', 'other.recon.main')).toBe(false);
+    expect(isDurableGroupId('gql', 'gql.recon')).toBe(false);
+    expect(isDurableGroupId('gql', 'gql..main')).toBe(false);
   });
 });

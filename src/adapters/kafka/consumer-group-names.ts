@@ -28,3 +28,11 @@ export function durableGroupId(prefix: string, sub: string, subscriberId: string
 
 /** A group of one subscription's own, deleted when it ends. */
 export const ephemeralGroupId = (prefix: string): string => `${prefix}.${EPHEMERAL}.${randomUUID()}`;
+
+/** Whether a group id (as Kafka lists it) is a durable subscription group under this prefix: `<prefix>.<sub>.<subscriberId>`. */
+export function isDurableGroupId(prefix: string, groupId: string): boolean {
+  if (!groupId.startsWith(`${prefix}.`)) return false;
+  const rest = groupId.slice(prefix.length + 1);
+  const dot = rest.indexOf('.');
+  return dot > 0 && rest.slice(0, dot) !== EPHEMERAL && SUBSCRIBER_ID.test(rest.slice(dot + 1));
+}

@@ -7,11 +7,12 @@ import { type CursorScope, decodeCursor, encodeCursor } from '../../domain/subsc
 import { AppError, badInput } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { SettledOrderDelivery, SettledOrderSource, StartPosition, SubscribeRequest } from '../../ports/settled-order-source.js';
+import type { GroupLagEntry } from '../../streaming/group-lag.js';
 import type { LogClient } from '../../streaming/log-client.js';
 import type { StartRequest } from '../../streaming/start-positions.js';
 import { SubscriptionLaggedError } from '../../streaming/stream-subscription.js';
 import { createTopicStreams } from '../../streaming/topic-streams.js';
-import { durableGroupId, ephemeralGroupId } from './consumer-group-names.js';
+import { durableGroupId, ephemeralGroupId, isDurableGroupId } from './consumer-group-names.js';
 import { createKafkaWire } from './kafka-wire.js';
 
 interface DecodedOrder {
@@ -37,14 +38,41 @@ export interface KafkaOrderSourceOptions {
   readonly offsetsRefreshMs?: number;
   /** Replaces the Kafka connection (tests). */
   readonly log?: LogClient;
+  /** Told of subscriptions and deliveries (metrics). */
+  readonly observer?: SubscriptionObserver;
+  /** Follows the lag of the durable groups of `groupPrefix` (metrics); off when absent. */
+  readonly lag?: {
+    /** How often the groups no subscription of this process holds are listed and their offsets read. */
+    readonly refreshMs: number;
+    /** Most such groups followed. @default 1000 */
+    readonly maxUnheld?: number;
+  };
+}
+
+export type SubscriptionKind = 'durable' | 'ephemeral';
+
+/** What the source reports as subscriptions come and go and events reach them. */
+export interface SubscriptionObserver {
+  /** A subscription began reading (its generator was first asked for a value). */
+  opened(kind: SubscriptionKind): void;
+  closed(kind: SubscriptionKind): void;
+  /** One event was handed to a subscriber. */
+  delivered(kind: SubscriptionKind): void;
+  /** An ephemeral subscription fell further behind than the window keeps and was ended with SUBSCRIBER_TOO_SLOW. */
+  lagged(): void;
+}
+
+export interface KafkaOrderSource extends SettledOrderSource {
+  /** The lag of every durable group followed (empty unless `lag` was given). */
+  groupLag(): GroupLagEntry[];
 }
 
 /**
  * `orderSettled` on Kafka: one shared read of the topic, and for each subscription a consumer group of its own
  * (durable `<prefix>.<sub>.<subscriberId>`, ephemeral `<prefix>.ephemeral.<uuid>`).
  */
-export function createKafkaOrderSource(options: KafkaOrderSourceOptions): SettledOrderSource {
-  const { topic, groupPrefix, cursorSecret, logger } = options;
+export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaOrderSource {
+  const { topic, groupPrefix, cursorSecret, logger, observer } = options;
   const log = options.log ?? createKafkaWire(options.kafka);
   const streams = createTopicStreams<DecodedOrder>({
     log,
@@ -64,6 +92,7 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
     ...(options.windowRecords !== undefined && { windowRecords: options.windowRecords }),
     ...(options.commitIntervalMs !== undefined && { commitIntervalMs: options.commitIntervalMs }),
     ...(options.offsetsRefreshMs !== undefined && { offsetsRefreshMs: options.offsetsRefreshMs }),
+    ...(options.lag && { lag: { ...options.lag, isTracked: (groupId: string) => isDurableGroupId(groupPrefix, groupId) } }),
   });
   const open = new Map<AbortController, AsyncGenerator<SettledOrderDelivery, void, undefined>>();
 
@@ -74,10 +103,11 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
     scope: CursorScope,
     cancel: AbortController,
   ): AsyncGenerator<SettledOrderDelivery, void, undefined> {
-    const durable = request.subscriberId !== undefined;
+    const kind: SubscriptionKind = request.subscriberId !== undefined ? 'durable' : 'ephemeral';
+    observer?.opened(kind);
     const source = streams.subscribe({
       groupId,
-      kind: durable ? 'durable' : 'ephemeral',
+      kind,
       start,
       accept: (decoded) => matchesFilter(decoded.order, request.filter),
       // CONTRACT.md: a settled order's record is keyed by its account id.
@@ -87,6 +117,7 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
     });
     try {
       for await (const { item, positionsAfter } of source) {
+        observer?.delivered(kind);
         let cursor: string | undefined;
         yield {
           eventId: item.value.eventId,
@@ -103,6 +134,7 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
       }
     } catch (error) {
       if (error instanceof SubscriptionLaggedError) {
+        observer?.lagged();
         throw new AppError(
           'SUBSCRIBER_TOO_SLOW',
           'this subscription fell too far behind the live stream and was ended; resubscribe with afterCursor set to the last cursor you received, or use a subscriberId',
@@ -111,6 +143,7 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
       }
       throw error;
     } finally {
+      observer?.closed(kind);
       open.delete(cancel);
     }
   }
@@ -152,6 +185,8 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
     get activeCount(): number {
       return streams.activeCount;
     },
+
+    groupLag: () => streams.groupLag(),
   };
 }
 

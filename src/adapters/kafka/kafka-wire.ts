@@ -318,6 +318,11 @@ export function createKafkaWire(kafka: Kafka): LogClient {
       });
     },
 
+    async listGroups() {
+      const { groups } = await (await adminClient()).listGroups();
+      return groups.map((g) => g.groupId);
+    },
+
     async deleteGroups(groupIds) {
       if (groupIds.length === 0) return [];
       for (const groupId of groupIds) coordinators.delete(groupId);

@@ -1,0 +1,169 @@
+import type { Logger } from '../logger.js';
+import type { HeldGroup } from './group-offsets.js';
+import type { LogClient } from './log-client.js';
+
+/** How far one durable group's committed offsets are behind the end of the topic. */
+export interface GroupLagEntry {
+  readonly groupId: string;
+  /** Records, summed over the partitions the group has offsets for. */
+  readonly lag: number;
+  /** True when this process holds the group (a subscriber is connected here): the figure is current at every read. */
+  readonly connected: boolean;
+}
+
+export interface GroupLagOptions {
+  readonly log: LogClient;
+  readonly topic: string;
+  readonly logger: Logger;
+  /** Which of the groups Kafka lists are followed: the durable subscription groups of this gateway. */
+  readonly isTracked: (groupId: string) => boolean;
+  /** How often the groups this process does not hold are listed and their committed offsets read. */
+  readonly refreshMs: number;
+  /** Most groups not held here that are followed; a refresh sends at most this many offset fetches. @default 1000 */
+  readonly maxUnheld?: number;
+  /** Offset fetches in flight at once during a refresh. @default 8 */
+  readonly concurrency?: number;
+}
+
+/** What the engine knows at every read: the groups it holds and where its live read of each partition stands. */
+export interface GroupLagView {
+  held(): Iterable<HeldGroup>;
+  /** The next offset of each partition (the topic's end as the live read last saw it); undefined before it started. */
+  ends(): ReadonlyMap<number, bigint> | undefined;
+}
+
+/** Records from `committed` to `ends`, over the partitions the group has an offset for. */
+export function lagOf(committed: ReadonlyMap<number, bigint> | undefined, ends: ReadonlyMap<number, bigint>): number {
+  let lag = 0;
+  if (!committed) return lag;
+  for (const [partition, offset] of committed) {
+    const end = ends.get(partition);
+    if (end !== undefined && end > offset) lag += Number(end - offset);
+  }
+  return lag;
+}
+
+/**
+ * The lag of every durable group, for metrics. A group this process holds costs nothing to measure: its last commit
+ * and the live read's end are both here, so it is computed at each read. Other durable groups (a subscriber that went
+ * away, here or from another gateway process) are listed and their offsets fetched every `refreshMs`, never per read,
+ * and their lag is the one at that refresh. A group this process lets go is carried over at once with its last commit.
+ */
+export class GroupLag {
+  readonly #options: GroupLagOptions;
+  readonly #view: GroupLagView;
+  /** Groups not held here: their lag at the last refresh (or at release). Oldest first, for eviction. */
+  readonly #unheld = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #refreshing: Promise<void> | undefined;
+  #failing = false;
+
+  constructor(options: GroupLagOptions, view: GroupLagView) {
+    this.#options = options;
+    this.#view = view;
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.refresh(), this.#options.refreshMs);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#refreshing;
+  }
+
+  /** The last member of a durable group here left, with these offsets committed. */
+  released(groupId: string, offsets: ReadonlyMap<number, bigint>): void {
+    if (!this.#options.isTracked(groupId)) return;
+    const ends = this.#view.ends();
+    if (ends) this.#remember(groupId, lagOf(offsets, ends));
+  }
+
+  /** Every followed group: those held here with their lag now, the others with their lag at the last refresh. */
+  snapshot(): GroupLagEntry[] {
+    const entries: GroupLagEntry[] = [];
+    const held = new Set<string>();
+    const ends = this.#view.ends();
+    for (const group of this.#view.held()) {
+      if (group.kind !== 'durable' || !this.#options.isTracked(group.id)) continue;
+      held.add(group.id);
+      if (ends) entries.push({ groupId: group.id, lag: lagOf(group.committed, ends), connected: true });
+    }
+    for (const [groupId, lag] of this.#unheld) {
+      if (!held.has(groupId)) entries.push({ groupId, lag, connected: false });
+    }
+    return entries;
+  }
+
+  /** Lists the groups, and reads the committed offsets of those not held here (exposed for tests). */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#refresh().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #refresh(): Promise<void> {
+    const { log, topic, logger, isTracked, maxUnheld = 1000, concurrency = 8 } = this.#options;
+    try {
+      const [listed, ends] = await Promise.all([log.listGroups(), this.#currentEnds()]);
+      const heldBefore = this.#heldIds();
+      const tracked = new Set(listed.filter((groupId) => isTracked(groupId) && !heldBefore.has(groupId)));
+      // Groups deleted from Kafka, or taken up here since, are no longer followed as unheld ones.
+      for (const groupId of this.#unheld.keys()) if (!tracked.has(groupId)) this.#unheld.delete(groupId);
+      // Already followed ones first, so a crowd of new groups cannot push them out.
+      const queue = [...new Set([...this.#unheld.keys(), ...tracked])].slice(0, maxUnheld);
+      const lags = new Map<string, number | undefined>();
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+          for (let groupId = queue.shift(); groupId !== undefined; groupId = queue.shift()) {
+            const committed = await log.committed(groupId, topic);
+            const offsets = new Map([...committed].map(([partition, { offset }]) => [partition, offset]));
+            lags.set(groupId, offsets.size === 0 ? undefined : lagOf(offsets, ends));
+          }
+        }),
+      );
+      const heldNow = this.#heldIds();
+      for (const [groupId, lag] of lags) {
+        if (heldNow.has(groupId)) continue;
+        if (lag === undefined) this.#unheld.delete(groupId);
+        else this.#remember(groupId, lag);
+      }
+      this.#failing = false;
+    } catch (error) {
+      // Kept as they were; one line per outage rather than one per refresh.
+      if (!this.#failing) {
+        this.#failing = true;
+        logger.warn({ err: error, topic }, 'could not read the offsets of consumer groups for their lag; will retry');
+      }
+    }
+  }
+
+  /** The live read's ends; before it started (no subscription yet), the topic's high watermarks. */
+  async #currentEnds(): Promise<ReadonlyMap<number, bigint>> {
+    const ends = this.#view.ends();
+    if (ends) return ends;
+    const marks = await this.#options.log.watermarks(this.#options.topic);
+    return new Map([...marks].map(([partition, { high }]) => [partition, high]));
+  }
+
+  #heldIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const group of this.#view.held()) ids.add(group.id);
+    return ids;
+  }
+
+  /** Latest last, so that beyond the bound the group followed longest without news goes first. */
+  #remember(groupId: string, lag: number): void {
+    this.#unheld.delete(groupId);
+    this.#unheld.set(groupId, lag);
+    const { maxUnheld = 1000 } = this.#options;
+    for (const oldest of this.#unheld.keys()) {
+      if (this.#unheld.size <= maxUnheld) break;
+      this.#unheld.delete(oldest);
+    }
+  }
+}
