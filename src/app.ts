@@ -113,6 +113,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       kafkaSecurity: security,
       batchSize: config.RELAY_BATCH_SIZE,
       pollMs: config.RELAY_POLL_MS,
+      lingerMs: config.RELAY_LINGER_MS,
       logLevel: relayLogger.level,
     } satisfies RelayWorkerConfig,
     logger: relayLogger,

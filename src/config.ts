@@ -115,6 +115,8 @@ const environmentSchema = z.object({
   RELAY_BATCH_SIZE: integer(1, 10000).default(500),
   /** Safety-net poll of the outbox when no NOTIFY arrives, and how often a standby relay tries to take over. @default 1000 */
   RELAY_POLL_MS: integer(10, 60000).default(1000),
+  /** Shortest time between two outbox reads while records keep coming (bigger batches under load); 0 for none. @default 5 */
+  RELAY_LINGER_MS: integer(0, 1000).default(5),
   /** Operations one caller (token `sub`) may run per second on this process, sustained; 0 turns the limit off. @default 1000 */
   RATE_LIMIT_PER_SECOND: integer(0, 1_000_000).default(1000),
   /** Operations one caller may run at once after being idle. @default 2000 */

@@ -20,6 +20,7 @@ export interface RelayWorkerConfig {
   kafkaSecurity: KafkaSecurity;
   batchSize: number;
   pollMs: number;
+  lingerMs: number;
   logLevel: string;
 }
 
@@ -46,6 +47,10 @@ const relay = createOutboxRelay({
       sends.failed++;
     },
   },
+  lingerMs: config.lingerMs,
+  // The wake flag stays up from the first commit after a read until the next read: one message per read at most.
+  // (Lowered on receipt instead, each commit of a busy gateway posted a message while the relay waited on Kafka.)
+  beforeRead: () => Atomics.store(wakeFlag, WAKE_POSTED, 0),
 });
 
 // The starting thread reads isActive and pending from these reports (metrics, and whether to NOTIFY).
@@ -82,7 +87,6 @@ const sampleBacklog = setInterval(() => {
 
 port.on('message', (command: RelayThreadCommand) => {
   if (command.type === 'wake') {
-    Atomics.store(wakeFlag, WAKE_POSTED, 0);
     relay.wake();
     return;
   }

@@ -52,6 +52,11 @@ export function processMeter(pid: number, ticksPerSecond = clockTicksPerSecond()
       const { user, system } = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
       return ((user + system) * 1000) / ticksPerSecond;
     },
+    /** The same for the process's main thread alone (its task id is the pid): the rest is worker threads, GC, libuv. */
+    mainThreadCpuMs(): number {
+      const { user, system } = parseProcStat(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+      return ((user + system) * 1000) / ticksPerSecond;
+    },
     rssBytes(): number {
       return parseRssBytes(readFileSync(`/proc/${pid}/status`, 'utf8'));
     },

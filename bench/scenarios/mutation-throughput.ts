@@ -16,6 +16,8 @@ interface Measured {
   concurrency: number;
   load: LoadResult;
   serverCpuMs: number | null;
+  /** Of serverCpuMs, the main thread's (HTTP, GraphQL, the order's statement); the rest is mostly the relay's thread. */
+  mainThreadCpuMs: number | null;
   loadGeneratorCpuMs: number;
 }
 
@@ -47,38 +49,51 @@ export const mutationThroughput: Scenario = {
         ];
     const warmUp = quick ? 200 : 500;
 
-    const gatewayDb = await migratedScratchDatabase();
-    defer(() => gatewayDb.drop());
     const bareDb = await migratedScratchDatabase();
     defer(() => bareDb.drop());
-    const topic = uniqueName('bench-mutations').replaceAll('_', '-');
-    const groupPrefix = uniqueName('bench').replaceAll('_', '-');
-    defer(() => removeKafkaResources(KAFKA_BROKERS, [topic], `${groupPrefix}.`));
+    const token = await mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
+
+    /** A built gateway of its own (database, topic), its accounts, and its outbox read from a connection of ours. */
+    const gatewayUnderTest = async (what: string, extraEnv: Record<string, string>) => {
+      const db = await migratedScratchDatabase();
+      defer(() => db.drop());
+      const topic = uniqueName('bench-mutations').replaceAll('_', '-');
+      const groupPrefix = uniqueName('bench').replaceAll('_', '-');
+      defer(() => removeKafkaResources(KAFKA_BROKERS, [topic], `${groupPrefix}.`));
+      const server = await startGateway({
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS,
+        ORDERS_TOPIC: topic,
+        KAFKA_GROUP_PREFIX: groupPrefix,
+        ...extraEnv,
+      });
+      defer(() => server.stop());
+      const client = graphqlClient(server.url, { token, maxSockets: 64 });
+      defer(async () => client.close());
+      const outbox = postgres(db.url, { max: 1, onnotice: () => {} });
+      defer(() => outbox.end({ timeout: 5 }));
+      const accounts = await openAccounts(client, 'acc', ACCOUNTS);
+      return { what, server, client, outbox, accounts };
+    };
 
     progress.update('mutation-throughput: starting the gateway and the no-op server');
-    const gateway = await startGateway({
-      DATABASE_URL: gatewayDb.url,
-      KAFKA_BROKERS,
-      ORDERS_TOPIC: topic,
-      KAFKA_GROUP_PREFIX: groupPrefix,
-    });
-    defer(() => gateway.stop());
+    const gateways = [await gatewayUnderTest('gateway placeOrder', {})];
+    // BENCH_GATEWAY_VARIANT="NAME=value ..." measures a second gateway with those settings in the same run.
+    const variant = (process.env.BENCH_GATEWAY_VARIANT ?? '').split(' ').filter(Boolean);
+    if (variant.length > 0) {
+      const env = Object.fromEntries(variant.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+      gateways.push(await gatewayUnderTest(`gateway placeOrder, ${variant.join(' ')}`, env));
+    }
     const noop = await startChildServer('bench/baselines/noop-apollo.mjs', { NODE_ENV: 'production' });
     defer(() => noop.stop());
-
-    const token = await mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
-    const client = graphqlClient(gateway.url, { token, maxSockets: 64 });
-    defer(async () => client.close());
     const noopClient = graphqlClient(noop.url, { token, maxSockets: 64 });
     defer(async () => noopClient.close());
     // As many connections as the gateway's pool (20): PostgreSQL here allows 100 clients, shared with other work.
     const bare = bareSettlement(bareDb.url, 20);
     defer(() => bare.close());
-    const outbox = postgres(gatewayDb.url, { max: 1, onnotice: () => {} });
-    defer(() => outbox.end({ timeout: 5 }));
 
-    const gatewayAccounts = await openAccounts(client, 'acc', ACCOUNTS);
     const bareAccounts = await bare.openAccounts('acc', ACCOUNTS);
+    const noopAccounts = gateways[0]!.accounts;
     let sequence = 0;
     const targets: { what: string; server: ChildServer | null; call: (i: number) => Promise<unknown>; drain?: () => Promise<void> }[] = [
       {
@@ -91,10 +106,10 @@ export const mutationThroughput: Scenario = {
         server: null,
         call: (i) => bare.settle('statement', bareAccounts[i % ACCOUNTS]!, `s-${sequence++}`),
       },
-      {
-        what: 'gateway placeOrder',
-        server: gateway,
-        call: (i) => client.call(PLACE_ORDER, orderVariables(gatewayAccounts[i % ACCOUNTS]!, `g-${sequence++}`)),
+      ...gateways.map(({ what, server, client, outbox, accounts }) => ({
+        what,
+        server,
+        call: (i: number) => client.call(PLACE_ORDER, orderVariables(accounts[i % ACCOUNTS]!, `g-${sequence++}`)),
         // The relay's work belongs to the orders: CPU is read once their outbox rows are on Kafka.
         drain: async () => {
           await pollUntil(async () => {
@@ -102,11 +117,11 @@ export const mutationThroughput: Scenario = {
             return row?.n === 0;
           }, 60_000);
         },
-      },
+      })),
       {
         what: 'no-op mutation, same Apollo + Express stack',
         server: noop,
-        call: (i) => noopClient.call(PLACE_ORDER, orderVariables(gatewayAccounts[i % ACCOUNTS]!, `n-${sequence++}`)),
+        call: (i) => noopClient.call(PLACE_ORDER, orderVariables(noopAccounts[i % ACCOUNTS]!, `n-${sequence++}`)),
       },
     ];
 
@@ -115,29 +130,46 @@ export const mutationThroughput: Scenario = {
       await closedLoop(warmUp, 16, target.call);
       await target.drain?.();
     }
+    const latencyStarts = await Promise.all(
+      gateways.map(async ({ outbox }) => {
+        const [row] = await outbox<{ id: string }[]>`select coalesce(max(id), 0)::text as id from outbox`;
+        return row?.id ?? '0';
+      }),
+    );
 
     const measured: Measured[] = [];
-    const [latencyStart] = await outbox<{ id: string }[]>`select coalesce(max(id), 0)::text as id from outbox`;
     for (const { concurrency, orders } of steps) {
       for (const target of targets) {
         const label = `mutation-throughput: c=${concurrency} ${target.what}`;
         const cpuBefore = target.server?.cpuMs() ?? null;
+        const mainBefore = target.server?.mainThreadCpuMs() ?? null;
         const ownBefore = ownCpuMs();
         const load = await closedLoop(orders, concurrency, target.call, (done) => progress.update(`${label} ${done}/${orders}`));
         const loadGeneratorCpuMs = ownCpuMs() - ownBefore;
         await target.drain?.();
         const serverCpuMs = target.server && cpuBefore !== null ? target.server.cpuMs() - cpuBefore : null;
+        const mainThreadCpuMs = target.server && mainBefore !== null ? target.server.mainThreadCpuMs() - mainBefore : null;
         if (load.errors > 0) throw new Error(`${target.what}: ${load.errors} calls failed, the first: ${String(load.firstError)}`);
-        measured.push({ what: target.what, concurrency, load, serverCpuMs, loadGeneratorCpuMs });
+        measured.push({ what: target.what, concurrency, load, serverCpuMs, mainThreadCpuMs, loadGeneratorCpuMs });
       }
     }
 
     // Commit -> acknowledged by Kafka, from the outbox itself: created_at is the outbox insert (just before the
-    // commit), published_at is set after Kafka's ack, so this over-states the delay by a round trip at most.
-    const delays = await outbox<{ ms: number }[]>`
-      select extract(epoch from (published_at - created_at)) * 1000 as ms from outbox
-      where id > ${latencyStart?.id ?? '0'}::bigint and published_at is not null`;
-    const kafkaDelay = summarize(delays.map((d) => Number(d.ms)));
+    // commit), published_at the moment of Kafka's ack. One relay batch is marked with one published_at.
+    const kafkaRows = await Promise.all(
+      gateways.map(async ({ what, outbox }, g) => {
+        const rows = await outbox<{ ms: number; at: string }[]>`
+          select extract(epoch from (published_at - created_at)) * 1000 as ms, published_at::text as at from outbox
+          where id > ${latencyStarts[g]!}::bigint and published_at is not null`;
+        const batches = new Set(rows.map((r) => r.at)).size;
+        return {
+          what: what.replace('gateway placeOrder', 'gateway outbox relay'),
+          ...summarize(rows.map((r) => Number(r.ms))),
+          batches,
+          perBatch: round(rows.length / Math.max(1, batches)),
+        };
+      }),
+    );
 
     const rate = (m: Measured) => (m.load.latencies.length / m.load.elapsedMs) * 1000;
     const byKey = new Map(measured.map((m) => [`${m.concurrency}/${m.what}`, m]));
@@ -154,6 +186,7 @@ export const mutationThroughput: Scenario = {
         p50: round(percentile(sorted, 50)),
         p99: round(percentile(sorted, 99)),
         serverCpu: m.serverCpuMs === null ? null : round(m.serverCpuMs / orders),
+        mainThreadCpu: m.mainThreadCpuMs === null ? null : round(m.mainThreadCpuMs / orders),
         loadCpu: round(m.loadGeneratorCpuMs / orders),
       };
     });
@@ -168,6 +201,7 @@ export const mutationThroughput: Scenario = {
         { key: 'p50', label: 'p50', unit: 'ms' },
         { key: 'p99', label: 'p99', unit: 'ms' },
         { key: 'serverCpu', label: 'server CPU per order', unit: 'ms' },
+        { key: 'mainThreadCpu', label: 'of which main thread', unit: 'ms' },
         { key: 'loadCpu', label: 'load generator CPU per order', unit: 'ms' },
       ],
       rows,
@@ -181,8 +215,10 @@ export const mutationThroughput: Scenario = {
         { key: 'p95', label: 'p95', unit: 'ms' },
         { key: 'p99', label: 'p99', unit: 'ms' },
         { key: 'max', label: 'max', unit: 'ms' },
+        { key: 'batches', label: 'relay batches', unit: 'batches' },
+        { key: 'perBatch', label: 'records per batch', unit: 'records' },
       ],
-      rows: [{ what: 'gateway outbox relay', ...kafkaDelay }],
+      rows: kafkaRows,
     };
     return {
       name: this.name,
@@ -191,6 +227,7 @@ export const mutationThroughput: Scenario = {
       notes: [
         'Each step runs the baselines and the gateway one after another in this run, on the same database server.',
         'Server CPU is user + system time of the server process from /proc/PID/stat, until the relay published the step (so it includes the relay).',
+        "Of which main thread: /proc/PID/task/PID/stat, the thread that runs HTTP and GraphQL; the rest is the relay's worker thread, GC and libuv threads.",
         'Timestamps in the outbox have millisecond precision.',
       ],
     };

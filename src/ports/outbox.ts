@@ -16,7 +16,8 @@ export interface PendingRecord {
 export interface OutboxLease {
   /** Oldest unpublished records first (by commit-time id), at most `limit`. */
   pending(limit: number): Promise<PendingRecord[]>;
-  markPublished(ids: readonly bigint[]): Promise<void>;
+  /** Sets published_at to when Kafka acknowledged them: `acknowledgedMsAgo` before the mark, by the database's clock. */
+  markPublished(ids: readonly bigint[], acknowledgedMsAgo?: number): Promise<void>;
   countPending(): Promise<number>;
   release(): Promise<void>;
 }

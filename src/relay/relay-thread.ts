@@ -17,7 +17,7 @@ export type RelayThreadReport =
 /** What the starting thread posts to the worker. */
 export type RelayThreadCommand = { type: 'wake' } | { type: 'stop' };
 
-/** Slot 0 of the shared wake flag: 1 while a wake is posted and not yet taken by the worker. */
+/** Slot 0 of the shared wake flag: 1 once a wake was posted since the relay's last read (the worker lowers it before each read). */
 export const WAKE_POSTED = 0;
 
 export interface RelayThreadOptions {
@@ -143,7 +143,7 @@ export function startRelayThread(options: RelayThreadOptions): OutboxRelay {
       return pending;
     },
     wake() {
-      // One message until the worker took it: under load every order commits, and the relay needs one nudge per pass.
+      // One message per relay read: under load every order commits, and the relay needs one nudge per pass.
       if (Atomics.exchange(wakeFlag, WAKE_POSTED, 1) === 0) post({ type: 'wake' });
     },
   };

@@ -24,6 +24,8 @@ describe('reading CPU and memory from /proc', () => {
     for (let i = 0; i < 1e6; i++) spin += i;
     expect(spin).toBeGreaterThan(0);
     expect(meter.cpuMs()).toBeGreaterThanOrEqual(before);
+    expect(meter.mainThreadCpuMs()).toBeGreaterThan(0);
+    expect(meter.mainThreadCpuMs()).toBeLessThanOrEqual(meter.cpuMs());
     expect(meter.rssBytes()).toBeGreaterThan(0);
   });
 

@@ -68,10 +68,13 @@ export function createOutboxStore(databaseUrl: string, notifications: Sql): Outb
               : [{ id: r.id, eventId: String(r.event_id), topic: String(r.topic), key: String(r.key), value: String(r.value) }],
           );
         },
-        async markPublished(ids: readonly bigint[]): Promise<void> {
+        async markPublished(ids: readonly bigint[], acknowledgedMsAgo = 0): Promise<void> {
           // Not fenced: these records are on Kafka, whoever holds the lease now. The ids go as an array literal
-          // (bigints only), since the pool does not fetch array types (database.ts).
-          await session`update outbox set published_at = now() where id = any(${`{${ids.join(',')}}`}::bigint[])`;
+          // (bigints only), since the pool does not fetch array types (database.ts). The relay may mark a few ms
+          // after the ack (its linger): published_at is the ack's moment, on the database's clock like created_at.
+          await session`
+            update outbox set published_at = now() - ${String(Math.max(0, acknowledgedMsAgo))}::float8 * interval '1 millisecond'
+            where id = any(${`{${ids.join(',')}}`}::bigint[])`;
         },
         async countPending(): Promise<number> {
           const [row] = await session<{ n: bigint }[]>`select count(*) as n from outbox where published_at is null`;
