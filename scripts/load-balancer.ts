@@ -39,6 +39,23 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
 const unavailable = (detail: string) =>
   `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(detail)}\r\n\r\n${detail}`;
 
+const MAX_BODY_BYTES = 1 << 20;
+
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      // The rest is read and dropped, so that the 413 can still be sent.
+      if (size > limit) reject(new Error('request body too large'));
+      else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
 function forwardedFor(request: IncomingMessage): string {
   const previous = request.headers['x-forwarded-for'];
   const client = request.socket.remoteAddress ?? '';
@@ -99,6 +116,22 @@ export async function startLoadBalancer(options: LoadBalancerOptions): Promise<L
     const entry = stats.get(backend.origin);
     if (entry) entry.requests++;
     const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !HOP_BY_HOP.has(name)));
+    // The body is read first, so that a request sent on a kept-alive socket the gateway had just closed can be sent
+    // again on a new one (Node's advice for `reusedSocket`); GraphQL requests are small.
+    readBody(request, MAX_BODY_BYTES).then(
+      (body) => send(backend, request, response, headers, body, true),
+      () => response.writeHead(413, { 'content-type': 'text/plain' }).end(`request bodies are limited to ${MAX_BODY_BYTES} bytes here\n`),
+    );
+  };
+
+  const send = (
+    backend: URL,
+    request: IncomingMessage,
+    response: ServerResponse,
+    headers: Record<string, string | string[] | undefined>,
+    body: Buffer,
+    mayResend: boolean,
+  ) => {
     const upstream = httpRequest(
       {
         host: backend.hostname,
@@ -117,11 +150,16 @@ export async function startLoadBalancer(options: LoadBalancerOptions): Promise<L
       },
     );
     upstream.on('error', (error) => {
-      if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') setReady(backend, false);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (mayResend && upstream.reusedSocket && code === 'ECONNRESET' && !response.headersSent) {
+        send(backend, request, response, headers, body, false);
+        return;
+      }
+      if (code === 'ECONNREFUSED') setReady(backend, false);
       if (response.headersSent) response.destroy();
       else response.writeHead(502, { 'content-type': 'text/plain' }).end(`the gateway at ${backend.origin} failed: ${error.message}\n`);
     });
-    request.pipe(upstream);
+    upstream.end(body);
   };
 
   const proxyUpgrade = (request: IncomingMessage, client: Duplex, head: Buffer) => {
