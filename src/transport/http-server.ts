@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -12,6 +12,7 @@ import { type AppError, isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
+import { assignRequestId, requestIdFrom } from './request-id.js';
 
 export interface HttpServerOptions {
   schema: GraphQLSchema;
@@ -59,7 +60,7 @@ function requestErrorHandler(logger: Logger): ErrorRequestHandler {
       return reply(status, 'GRAPHQL_PARSE_FAILED', 'the request body could not be read as JSON: send a GraphQL request object');
     }
     const correlationId = randomUUID();
-    logger.error({ err: error, correlationId }, 'internal error while reading a request');
+    logger.error({ err: error, correlationId, requestId: requestIdFrom(response) }, 'internal error while reading a request');
     return reply(500, 'INTERNAL_SERVER_ERROR', `internal error (correlation id ${correlationId})`, { correlationId });
   };
 }
@@ -71,6 +72,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   // A GraphQL answer is never revalidated: hashing every body for an ETag was CPU for nothing.
   app.set('etag', false);
   const server = createServer(app);
+  // Apollo formats errors without the request's context: internal ones are logged here first, with its requestId.
+  const errorListener: GraphQLRequestListener<GraphQLContext> = {
+    didEncounterErrors: async ({ contextValue, errors }) => options.formatError.logInternal(errors, contextValue.logger),
+  };
+  const logInternalErrors: ApolloServerPlugin<GraphQLContext> = { requestDidStart: async () => errorListener };
   const apollo = new ApolloServer<GraphQLContext>({
     schema: options.schema,
     // Introspection is refused by our own rule, which names the setting; Apollo's would name Apollo's option.
@@ -90,6 +96,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: options.stopGraceMs ?? 10_000 }),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
+      logInternalErrors,
     ],
   });
   await apollo.start();
@@ -98,15 +105,47 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     response.setHeader('cache-control', 'no-store');
     next();
   };
+  // One line per request only at LOG_LEVEL=debug: at info, nothing is added to each request's path.
+  const logFinished: RequestHandler[] = options.logger.isLevelEnabled('debug')
+    ? [
+        (request, response, next) => {
+          const begun = performance.now();
+          response.once('finish', () =>
+            options.logger.debug(
+              {
+                requestId: requestIdFrom(response),
+                method: request.method,
+                status: response.statusCode,
+                ms: Math.round(performance.now() - begun),
+              },
+              'request finished',
+            ),
+          );
+          next();
+        },
+      ]
+    : [];
   const graphql = [
+    assignRequestId,
+    ...logFinished,
     noStore,
     express.json({ limit: MAX_BODY }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
+      context: async ({ req, res }) => {
         try {
           const caller = await options.authenticate(req.headers.authorization);
           if (caller) options.admit(caller);
-          return { caller, ...options.services };
+          const requestId = requestIdFrom(res);
+          let requestLogger: Logger | undefined;
+          return {
+            caller,
+            ...options.services,
+            // Made on first use: most requests never log.
+            get logger() {
+              requestLogger ??= options.logger.child({ requestId });
+              return requestLogger;
+            },
+          };
         } catch (error) {
           if (!isAppError(error)) throw error;
           throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: httpHeadOf(error) } });

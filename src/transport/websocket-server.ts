@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
@@ -100,12 +101,23 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
   const callers = new WeakMap<object, Caller>();
   const contexts = new Set<{ readonly subscriptions: Record<string, unknown> }>();
   const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
+  // Every line about a socket carries its connectionId; about one of its operations, the operationId too.
+  const connectionLoggers = new WeakMap<object, Logger>();
+  const loggerOf = (ctx: object): Logger => {
+    let connectionLogger = connectionLoggers.get(ctx);
+    if (!connectionLogger) {
+      connectionLogger = logger.child({ connectionId: randomUUID() });
+      connectionLoggers.set(ctx, connectionLogger);
+    }
+    return connectionLogger;
+  };
+  const operationLogger = (ctx: object, id: string) => loggerOf(ctx).child({ operationId: id });
 
   const disposable = serveGraphqlWs<Record<string, unknown> | undefined, { caller?: Caller }>(
     {
       schema,
       connectionInitWaitTimeout: 10_000,
-      context: (ctx): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services }),
+      context: (ctx, id): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services, logger: operationLogger(ctx, id) }),
       // graphql-ws would let a syntax error escape and close the whole socket with 4500, and sends validation
       // errors without a code: parse and validate here, so each refusal ends only its own operation, with a code.
       onSubscribe: (ctx, id, payload) => {
@@ -146,6 +158,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
           }
           callers.set(ctx, caller);
           contexts.add(ctx);
+          loggerOf(ctx).info({ sub: caller.sub }, 'websocket connection opened');
           // A client's complete frees its place at once, not when the subscription's clean-up has finished, so a
           // client that completes one and subscribes again is not refused in between.
           socket.on('message', (data: Buffer) => {
@@ -161,7 +174,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
           );
           return true;
         } catch (error) {
-          if (!isAppError(error)) logger.error({ err: error }, 'websocket authentication failed unexpectedly');
+          if (!isAppError(error)) loggerOf(ctx).error({ err: error }, 'websocket authentication failed unexpectedly');
           socket.close(4401, `Unauthorized: ${isAppError(error) ? error.message : 'invalid token'}`);
           return false;
         }
@@ -169,21 +182,23 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
       onComplete: (ctx, id) => {
         limits.release(ctx, id);
       },
-      onClose: (ctx) => {
-        contexts.delete(ctx);
+      onClose: (ctx, code) => {
+        if (contexts.delete(ctx)) loggerOf(ctx).info({ code }, 'websocket connection closed');
         clearTimeout(expiryTimers.get(ctx));
         limits.releaseAll(ctx);
       },
-      onNext: (ctx, _id, _payload, _args, result) => {
+      onNext: (ctx, id, _payload, _args, result) => {
         // graphql-ws silently drops a message for a socket that is closing and reports it sent; the source would then
         // commit an event the client never got. Throwing here ends the subscription before that event is acknowledged.
         if (ctx.extra.socket.readyState !== WebSocket.OPEN) throw new Error('the socket is closing');
-        return result.errors ? { ...result, errors: formatGraphQLErrors(formatError, result.errors) as never } : undefined;
+        return result.errors
+          ? { ...result, errors: formatGraphQLErrors(formatError, result.errors, operationLogger(ctx, id)) as never }
+          : undefined;
       },
       // Errors for a socket that is closing are never sent: not formatting them keeps them out of the error log.
-      onError: (ctx, _id, _payload, errors) =>
+      onError: (ctx, id, _payload, errors) =>
         ctx.extra.socket.readyState === WebSocket.OPEN
-          ? (formatGraphQLErrors(formatError, errors) as never)
+          ? (formatGraphQLErrors(formatError, errors, operationLogger(ctx, id)) as never)
           : [new GraphQLError('the socket is closing')],
     },
     wss,

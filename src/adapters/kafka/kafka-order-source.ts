@@ -75,7 +75,12 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
     cancel: AbortController,
   ): AsyncGenerator<SettledOrderDelivery, void, undefined> {
     const durable = request.subscriberId !== undefined;
+    // Every line of this subscription names its group, and its connection and operation when the request has them.
+    const lines = (request.logger ?? logger).child({ group: groupId });
+    lines.info({ durable, start: request.start.kind, filter: request.filter }, 'subscription started');
+    let delivered = 0;
     const source = streams.subscribe({
+      logger: lines,
       groupId,
       kind: durable ? 'durable' : 'ephemeral',
       start,
@@ -87,6 +92,7 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
     });
     try {
       for await (const { item, positionsAfter } of source) {
+        delivered++;
         yield {
           eventId: item.value.eventId,
           order: item.value.order,
@@ -107,6 +113,7 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): Settle
       throw error;
     } finally {
       open.delete(cancel);
+      lines.info({ delivered }, 'subscription ended');
     }
   }
 
