@@ -44,13 +44,29 @@ function ownError(error: unknown): AppError | GraphQLError | undefined {
   return undefined;
 }
 
+/** Whether `error` (as `formatted`) is a fault of the gateway's own: INTERNAL_SERVER_ERROR with a correlation id. */
+function isInternal(formatted: GraphQLFormattedError, error: unknown): boolean {
+  if (ownError(error)) return false;
+  const code = formatted.extensions?.code;
+  return !(typeof code === 'string' && CLIENT_CODES.has(code) && code !== 'INTERNAL_SERVER_ERROR');
+}
+
 /**
  * One error formatter for HTTP and websocket alike: contract codes pass
  * through with their message; anything else becomes INTERNAL_SERVER_ERROR
  * with a correlation id that is also logged. Nothing internal reaches a client.
+ * An internal error is logged with the logger of its request or operation: by `logInternal` (HTTP, where Apollo
+ * formats without the request's context), or by the formatter when called with one (websockets); `logger` is
+ * for the rest.
  */
 export function createErrorFormatter(logger: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+  const correlationIds = new WeakMap<object, string>();
+  const logNow = (error: unknown, path: GraphQLFormattedError['path'], on: Logger): string => {
+    const correlationId = randomUUID();
+    on.error({ err: unwrapResolverError(error), correlationId, path }, 'internal error while serving a request');
+    return correlationId;
+  };
+  const format = (formatted: GraphQLFormattedError, error: unknown, requestLogger?: Logger): GraphQLFormattedError => {
     const own = ownError(error);
     const base = {
       message: formatted.message,
@@ -72,18 +88,27 @@ export function createErrorFormatter(logger: Logger) {
     if (typeof code === 'string' && CLIENT_CODES.has(code) && code !== 'INTERNAL_SERVER_ERROR') {
       return { ...base, extensions: { code } };
     }
-    const correlationId = randomUUID();
-    logger.error({ err: unwrapResolverError(error), correlationId, path: formatted.path }, 'internal error while serving a request');
+    const logged = typeof error === 'object' && error !== null ? correlationIds.get(error) : undefined;
+    const correlationId = logged ?? logNow(error, formatted.path, requestLogger ?? logger);
     return {
       ...base,
       message: `internal error (correlation id ${correlationId})`,
       extensions: { code: 'INTERNAL_SERVER_ERROR', correlationId },
     };
   };
+  /** Logs the internal errors among `errors` with `requestLogger` now; formatting them later reuses their ids. */
+  const logInternal = (errors: readonly GraphQLError[], requestLogger: Logger): void => {
+    for (const error of errors) {
+      const formatted = error.toJSON();
+      if (!correlationIds.has(error) && isInternal(formatted, error))
+        correlationIds.set(error, logNow(error, formatted.path, requestLogger));
+    }
+  };
+  return Object.assign(format, { logInternal });
 }
 
 export type ErrorFormatter = ReturnType<typeof createErrorFormatter>;
 
 /** Formats errors where graphql-js hands them over unformatted (graphql-ws). */
-export const formatGraphQLErrors = (format: ErrorFormatter, errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
-  errors.map((error) => format(error.toJSON(), error));
+export const formatGraphQLErrors = (format: ErrorFormatter, errors: readonly GraphQLError[], logger?: Logger): GraphQLFormattedError[] =>
+  errors.map((error) => format(error.toJSON(), error, logger));

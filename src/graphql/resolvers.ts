@@ -34,7 +34,7 @@ export const resolvers = {
   Subscription: {
     orderSettled: {
       subscribe: (_: unknown, args: OrderSettledArgs, ctx: GraphQLContext) =>
-        ctx.orders.subscribe(ctx.toSubscribeRequest(ctx.caller, args)),
+        ctx.orders.subscribe({ ...ctx.toSubscribeRequest(ctx.caller, args), logger: ctx.logger }),
       resolve: (delivery: SettledOrderDelivery) => delivery,
     },
   },

@@ -1,6 +1,7 @@
 import type { Caller } from '../domain/caller.js';
 import type { Order } from '../domain/order.js';
 import type { OrderFilter } from '../domain/order-filter.js';
+import type { Logger } from '../logger.js';
 
 /** Where a subscription starts reading. At most one may be given by a client. */
 export type StartPosition =
@@ -26,6 +27,8 @@ export interface SubscribeRequest {
    * connections, reaches one of them). Not called when it ends before that.
    */
   readonly onReady?: () => void;
+  /** Where this subscription's lines go (its connection and operation); each also names the group. @default the source's */
+  readonly logger?: Logger;
 }
 
 /** One settled order as a subscriber receives it (`SettledOrderEvent` of the schema). */

@@ -40,6 +40,8 @@ export interface StreamRequest<T> {
   readonly onReady?: () => void;
   /** Aborting ends the subscription, waking it if it waits. */
   readonly signal: AbortSignal;
+  /** This subscription's own lines go here. @default the engine's logger */
+  readonly logger?: Logger;
 }
 
 export interface TopicStreams<T> {
@@ -107,6 +109,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
 
   async function* stream(request: StreamRequest<T>): AsyncGenerator<StreamDelivery<T>, void, undefined> {
     const { groupId, kind, signal } = request;
+    const lines = request.logger ?? logger;
     const abort = () => subscription?.end();
     signal.addEventListener('abort', abort, { once: true });
     let subscription: StreamSubscription<T> | undefined;
@@ -119,8 +122,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
           return startPositions(request);
         },
         () => signal.aborted || closing,
-        (error, retryInMs) =>
-          logger.warn({ err: error, topic, groupId, retryInMs }, 'subscription is waiting for the topic to be readable'),
+        (error, retryInMs) => lines.warn({ err: error, topic, groupId, retryInMs }, 'subscription is waiting for the topic to be readable'),
       );
       if (signal.aborted || closing) return;
       subscription = new StreamSubscription<T>({
@@ -132,7 +134,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
         catchUpWhenLagging: kind === 'durable',
         onReadFailed: (error) => logCatchUpFailure(error, groupId),
         onMoved: (partition, from, to) =>
-          logger.warn(
+          lines.warn(
             { groupId, partition, start: String(from), now: String(to) },
             'start position is no longer in the log; reading on from the earliest offset',
           ),
@@ -141,7 +143,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
       // COMMITTED that found every partition's offset in the group: it holds them already, nothing to write first.
       await groups.join(groupId, kind, subscription, positions, request.start.kind === 'COMMITTED' && seeks.size === 0);
       if (signal.aborted || closing) return;
-      logger.debug({ groupId, start: request.start.kind, readyMs: Date.now() - begun }, 'subscription ready');
+      lines.debug({ groupId, start: request.start.kind, readyMs: Date.now() - begun }, 'subscription ready');
       request.onReady?.();
       yield* subscription.deliveries();
     } finally {

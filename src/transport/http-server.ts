@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -22,6 +22,7 @@ import {
   rootFieldOfText,
   type Timed,
 } from './operation-metrics.js';
+import { assignRequestId, requestIdFrom } from './request-id.js';
 
 export interface HttpServerOptions {
   schema: GraphQLSchema;
@@ -71,7 +72,7 @@ function requestErrorHandler(logger: Logger): ErrorRequestHandler {
       return reply(status, 'GRAPHQL_PARSE_FAILED', 'the request body could not be read as JSON: send a GraphQL request object');
     }
     const correlationId = randomUUID();
-    logger.error({ err: error, correlationId }, 'internal error while reading a request');
+    logger.error({ err: error, correlationId, requestId: requestIdFrom(response) }, 'internal error while reading a request');
     return reply(500, 'INTERNAL_SERVER_ERROR', `internal error (correlation id ${correlationId})`, { correlationId });
   };
 }
@@ -84,6 +85,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.set('etag', false);
   const server = createServer(app);
   const { observer } = options;
+  // Apollo formats errors without the request's context: internal ones are logged here first, with its requestId.
+  const errorListener: GraphQLRequestListener<GraphQLContext> = {
+    didEncounterErrors: async ({ contextValue, errors }) => options.formatError.logInternal(errors, contextValue.logger),
+  };
+  const logInternalErrors: ApolloServerPlugin<GraphQLContext> = { requestDidStart: async () => errorListener };
   const apollo = new ApolloServer<GraphQLContext & Timed>({
     schema: options.schema,
     // Introspection is refused by our own rule, which names the setting; Apollo's would name Apollo's option.
@@ -104,6 +110,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       ...(observer ? [operationPlugin<GraphQLContext & Timed>(observer)] : []),
+      logInternalErrors,
     ],
   });
   await apollo.start();
@@ -112,7 +119,29 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     response.setHeader('cache-control', 'no-store');
     next();
   };
+  // One line per request only at LOG_LEVEL=debug: at info, nothing is added to each request's path.
+  const logFinished: RequestHandler[] = options.logger.isLevelEnabled('debug')
+    ? [
+        (request, response, next) => {
+          const begun = performance.now();
+          response.once('finish', () =>
+            options.logger.debug(
+              {
+                requestId: requestIdFrom(response),
+                method: request.method,
+                status: response.statusCode,
+                ms: Math.round(performance.now() - begun),
+              },
+              'request finished',
+            ),
+          );
+          next();
+        },
+      ]
+    : [];
   const graphql = [
+    assignRequestId,
+    ...logFinished,
     noStore,
     express.json({ limit: MAX_BODY }),
     expressMiddleware(apollo, {
@@ -120,7 +149,18 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
         try {
           const caller = await options.authenticate(req.headers.authorization);
           if (caller) options.admit(caller);
-          return { caller, ...options.services, [ARRIVED]: arrivalOf(res) };
+          const requestId = requestIdFrom(res);
+          let requestLogger: Logger | undefined;
+          return {
+            caller,
+            ...options.services,
+            [ARRIVED]: arrivalOf(res),
+            // Made on first use: most requests never log.
+            get logger() {
+              requestLogger ??= options.logger.child({ requestId });
+              return requestLogger;
+            },
+          };
         } catch (error) {
           if (!isAppError(error)) throw error;
           // Refused before Apollo's pipeline, which its plugins never see.

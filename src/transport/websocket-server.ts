@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
@@ -113,12 +114,23 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
   const callers = new WeakMap<object, Caller>();
   const contexts = new Set<{ readonly subscriptions: Record<string, unknown> }>();
   const expiryTimers = new WeakMap<object, NodeJS.Timeout>();
+  // Every line about a socket carries its connectionId; about one of its operations, the operationId too.
+  const connectionLoggers = new WeakMap<object, Logger>();
+  const loggerOf = (ctx: object): Logger => {
+    let connectionLogger = connectionLoggers.get(ctx);
+    if (!connectionLogger) {
+      connectionLogger = logger.child({ connectionId: randomUUID() });
+      connectionLoggers.set(ctx, connectionLogger);
+    }
+    return connectionLogger;
+  };
+  const operationLogger = (ctx: object, id: string) => loggerOf(ctx).child({ operationId: id });
 
   const disposable = serveGraphqlWs<Record<string, unknown> | undefined, { caller?: Caller }>(
     {
       schema,
       connectionInitWaitTimeout: 10_000,
-      context: (ctx): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services }),
+      context: (ctx, id): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services, logger: operationLogger(ctx, id) }),
       // graphql-ws would let a syntax error escape and close the whole socket with 4500, and sends validation
       // errors without a code: parse and validate here, so each refusal ends only its own operation, with a code.
       // Refusals returned here reach onError, which reports them to `operations` with their code.
@@ -172,6 +184,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
           }
           callers.set(ctx, caller);
           contexts.add(ctx);
+          loggerOf(ctx).info({ sub: caller.sub }, 'websocket connection opened');
           // A client's complete frees its place at once, not when the subscription's clean-up has finished, so a
           // client that completes one and subscribes again is not refused in between.
           socket.on('message', (data: Buffer) => {
@@ -187,7 +200,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
           );
           return true;
         } catch (error) {
-          if (!isAppError(error)) logger.error({ err: error }, 'websocket authentication failed unexpectedly');
+          if (!isAppError(error)) loggerOf(ctx).error({ err: error }, 'websocket authentication failed unexpectedly');
           socket.close(4401, `Unauthorized: ${isAppError(error) ? error.message : 'invalid token'}`);
           return false;
         }
@@ -201,8 +214,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
         limits.release(ctx, id);
         operations?.drop(ctx, id);
       },
-      onClose: (ctx) => {
-        contexts.delete(ctx);
+      onClose: (ctx, code) => {
+        if (contexts.delete(ctx)) loggerOf(ctx).info({ code }, 'websocket connection closed');
         clearTimeout(expiryTimers.get(ctx));
         limits.releaseAll(ctx);
       },
@@ -211,7 +224,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
         // commit an event the client never got. Throwing here ends the subscription before that event is acknowledged.
         if (ctx.extra.socket.readyState !== WebSocket.OPEN) throw new Error('the socket is closing');
         if (!result.errors) return undefined;
-        const errors = formatGraphQLErrors(formatError, result.errors);
+        const errors = formatGraphQLErrors(formatError, result.errors, operationLogger(ctx, id));
         operations?.end(ctx, id, codeOf(errors));
         return { ...result, errors: errors as never };
       },
@@ -221,7 +234,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
           operations?.drop(ctx, id);
           return [new GraphQLError('the socket is closing')];
         }
-        const formatted = formatGraphQLErrors(formatError, errors);
+        const formatted = formatGraphQLErrors(formatError, errors, operationLogger(ctx, id));
         operations?.end(ctx, id, codeOf(formatted));
         return formatted as never;
       },

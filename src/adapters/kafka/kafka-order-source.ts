@@ -105,7 +105,12 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
   ): AsyncGenerator<SettledOrderDelivery, void, undefined> {
     const kind: SubscriptionKind = request.subscriberId !== undefined ? 'durable' : 'ephemeral';
     observer?.opened(kind);
+    // Every line of this subscription names its group, and its connection and operation when the request has them.
+    const lines = (request.logger ?? logger).child({ group: groupId });
+    lines.info({ durable: kind === 'durable', start: request.start.kind, filter: request.filter }, 'subscription started');
+    let delivered = 0;
     const source = streams.subscribe({
+      logger: lines,
       groupId,
       kind,
       start,
@@ -118,6 +123,7 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
     try {
       for await (const { item, positionsAfter } of source) {
         observer?.delivered(kind);
+        delivered++;
         let cursor: string | undefined;
         yield {
           eventId: item.value.eventId,
@@ -145,6 +151,7 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
     } finally {
       observer?.closed(kind);
       open.delete(cancel);
+      lines.info({ delivered }, 'subscription ended');
     }
   }
 
