@@ -228,7 +228,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
         await orderSource.close();
         await http.stop();
         await relay.stop();
-        await reachability.stop();
+        reachability.stop();
         // Bounded: with Kafka down, a topic check can sit in kafkajs's retries; it stops itself once shuttingDown.
         await Promise.race([topicReady, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
         await outboxSignal.close();

@@ -4,7 +4,8 @@ export interface ReachabilityProbe {
   /** The last answer of each check, by name; absent until its first probe ended. */
   readonly state: ReadonlyMap<string, boolean>;
   start(): void;
-  stop(): Promise<void>;
+  /** Stops probing; a probe in flight (at most its check's own timeout) is not waited for. */
+  stop(): void;
 }
 
 /**
@@ -14,14 +15,17 @@ export interface ReachabilityProbe {
 export function reachabilityProbe(checks: readonly ReadinessCheck[], intervalMs: number): ReachabilityProbe {
   const state = new Map<string, boolean>();
   let timer: NodeJS.Timeout | undefined;
-  let probing: Promise<void> | undefined;
+  let probing = false;
   const probe = () => {
-    probing ??= Promise.all(
+    // A probe still out (each check has a timeout of its own) is not doubled.
+    if (probing) return;
+    probing = true;
+    void Promise.all(
       checks.map(async ({ name, check }) => {
         state.set(name, await check().catch(() => false));
       }),
-    ).then(() => {
-      probing = undefined;
+    ).finally(() => {
+      probing = false;
     });
   };
   return {
@@ -32,9 +36,7 @@ export function reachabilityProbe(checks: readonly ReadinessCheck[], intervalMs:
       timer.unref();
       probe();
     },
-    // Not waiting for a probe in flight: each check ends (and closes what it opened) within its own timeout, and a
-    // shutdown with Kafka away would otherwise spend that timeout here.
-    async stop() {
+    stop() {
       clearInterval(timer);
       timer = undefined;
     },

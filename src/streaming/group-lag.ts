@@ -57,6 +57,7 @@ export class GroupLag {
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #failing = false;
+  #closed = false;
 
   constructor(options: GroupLagOptions, view: GroupLagView) {
     this.#options = options;
@@ -69,10 +70,11 @@ export class GroupLag {
     this.#timer.unref();
   }
 
-  async close(): Promise<void> {
+  /** Stops refreshing. A refresh in flight is not waited for (with Kafka away it sits in the client's retries): its answers are dropped. */
+  close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#refreshing;
+    this.#closed = true;
   }
 
   /** The last member of a durable group here left, with these offsets committed. */
@@ -107,39 +109,57 @@ export class GroupLag {
   }
 
   async #refresh(): Promise<void> {
-    const { log, topic, logger, isTracked, maxUnheld = 1000, concurrency = 8 } = this.#options;
+    const { log, topic, isTracked, maxUnheld = 1000, concurrency = 8 } = this.#options;
+    let listed: string[];
+    let ends: ReadonlyMap<number, bigint>;
     try {
-      const [listed, ends] = await Promise.all([log.listGroups(), this.#currentEnds()]);
-      const heldBefore = this.#heldIds();
-      const tracked = new Set(listed.filter((groupId) => isTracked(groupId) && !heldBefore.has(groupId)));
-      // Groups deleted from Kafka, or taken up here since, are no longer followed as unheld ones.
-      for (const groupId of this.#unheld.keys()) if (!tracked.has(groupId)) this.#unheld.delete(groupId);
-      // Already followed ones first, so a crowd of new groups cannot push them out.
-      const queue = [...new Set([...this.#unheld.keys(), ...tracked])].slice(0, maxUnheld);
-      const lags = new Map<string, number | undefined>();
-      await Promise.all(
-        Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-          for (let groupId = queue.shift(); groupId !== undefined; groupId = queue.shift()) {
+      [listed, ends] = await Promise.all([log.listGroups(), this.#currentEnds()]);
+    } catch (error) {
+      this.#failed(error);
+      return;
+    }
+    if (this.#closed) return;
+    const heldBefore = this.#heldIds();
+    const tracked = new Set(listed.filter((groupId) => isTracked(groupId) && !heldBefore.has(groupId)));
+    // Groups deleted from Kafka, or taken up here since, are no longer followed as unheld ones.
+    for (const groupId of this.#unheld.keys()) if (!tracked.has(groupId)) this.#unheld.delete(groupId);
+    // Already followed ones first, so a crowd of new groups cannot push them out.
+    const queue = [...new Set([...this.#unheld.keys(), ...tracked])].slice(0, maxUnheld);
+    const lags = new Map<string, number | undefined>();
+    let failure: unknown;
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+        for (let groupId = queue.shift(); groupId !== undefined; groupId = queue.shift()) {
+          try {
             const committed = await log.committed(groupId, topic);
             const offsets = new Map([...committed].map(([partition, { offset }]) => [partition, offset]));
             lags.set(groupId, offsets.size === 0 ? undefined : lagOf(offsets, ends));
+          } catch (error) {
+            // This group keeps its figure from before.
+            failure ??= error;
           }
-        }),
-      );
-      const heldNow = this.#heldIds();
-      for (const [groupId, lag] of lags) {
-        if (heldNow.has(groupId)) continue;
-        if (lag === undefined) this.#unheld.delete(groupId);
-        else this.#remember(groupId, lag);
-      }
-      this.#failing = false;
-    } catch (error) {
-      // Kept as they were; one line per outage rather than one per refresh.
-      if (!this.#failing) {
-        this.#failing = true;
-        logger.warn({ err: error, topic }, 'could not read the offsets of consumer groups for their lag; will retry');
-      }
+        }
+      }),
+    );
+    if (this.#closed) return;
+    const heldNow = this.#heldIds();
+    for (const [groupId, lag] of lags) {
+      if (heldNow.has(groupId)) continue;
+      if (lag === undefined) this.#unheld.delete(groupId);
+      else this.#remember(groupId, lag);
     }
+    if (failure === undefined) this.#failing = false;
+    else this.#failed(failure);
+  }
+
+  /** One line per outage rather than one per refresh. */
+  #failed(error: unknown): void {
+    if (this.#failing || this.#closed) return;
+    this.#failing = true;
+    this.#options.logger.warn(
+      { err: error, topic: this.#options.topic },
+      'could not read the offsets of consumer groups for their lag; will retry',
+    );
   }
 
   /** The live read's ends; before it started (no subscription yet), the topic's high watermarks. */

@@ -165,7 +165,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
       for (const subscription of active) subscription.end();
       await tail.close();
       await groups.close();
-      await lag?.close();
+      lag?.close();
     },
     groupLag: () => lag?.snapshot() ?? [],
     get activeCount() {

@@ -133,4 +133,31 @@ describe('GroupLag', () => {
     expect(calls.committed).toBe(2);
     expect(byId(lag.snapshot()).map((entry) => entry.groupId)).toEqual(['gql.a.main', 'gql.c.main']);
   });
+
+  it('should keep the figure of a group whose offsets could not be read, and go on with the others', async () => {
+    const ends = offsets(10);
+    const committed = new Map([
+      ['gql.a.main', offsets(4)],
+      ['gql.b.main', offsets(6)],
+    ]);
+    const { log } = fakeLog(ends, committed);
+    const lag = groupLag(
+      {
+        ...log,
+        committed: (groupId, topic) =>
+          groupId === 'gql.a.main' ? Promise.reject(new Error('coordinator moved')) : log.committed(groupId, topic),
+      },
+      {
+        held: () => [],
+        ends: () => ends,
+      },
+    );
+    lag.released('gql.a.main', offsets(4));
+    ends.set(0, 12n);
+    await lag.refresh();
+    expect(byId(lag.snapshot())).toEqual([
+      { groupId: 'gql.a.main', lag: 6, connected: false },
+      { groupId: 'gql.b.main', lag: 6, connected: false },
+    ]);
+  });
 });
