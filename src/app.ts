@@ -16,6 +16,7 @@ import { toSubscribeRequest } from './domain/subscription-request.js';
 import type { GatewayServices } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
 import { buildGatewaySchema } from './graphql/schema.js';
+import { subscriptionSharing } from './graphql/subscription-sharing.js';
 import { gatewayValidationRules } from './graphql/validation-rules.js';
 import type { Logger } from './logger.js';
 import { startRelayThread } from './relay/relay-thread.js';
@@ -160,6 +161,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     subscriptionLimits: { perSocket: config.SUBSCRIPTIONS_PER_SOCKET, perCaller: config.SUBSCRIPTIONS_PER_CALLER },
     keepAliveMs: config.WS_KEEPALIVE_MS,
     accepting: () => drain.phase === 'serving',
+    sharing: subscriptionSharing,
   });
 
   let topicReady: Promise<void> = Promise.resolve();

@@ -18,6 +18,7 @@ import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import { type ErrorFormatter, formatGraphQLErrors } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
 import { REFUSED_UPGRADE, SHUTTING_DOWN_MESSAGE } from './drain.js';
+import { type SharedExecutionOptions, sharedSubscribe } from './shared-execution.js';
 import { SubscriptionLimits, type SubscriptionLimitsOptions } from './subscription-limits.js';
 import { startWebSocketKeepAlive } from './websocket-keepalive.js';
 
@@ -39,6 +40,8 @@ export interface WebSocketServerOptions {
   keepAliveMs: number;
   /** False while the gateway drains: upgrades are answered 503 (see drain.ts). @default always true */
   accepting?: () => boolean;
+  /** Which subscription events are the same for many subscriptions, so each is executed once per distinct operation. */
+  sharing?: SharedExecutionOptions;
 }
 
 const refusal = (error: unknown): GraphQLError[] => {
@@ -109,6 +112,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
   const disposable = serveGraphqlWs<Record<string, unknown> | undefined, { caller?: Caller }>(
     {
       schema,
+      ...(options.sharing && { subscribe: sharedSubscribe(options.sharing) }),
       connectionInitWaitTimeout: 10_000,
       context: (ctx): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services }),
       // graphql-ws would let a syntax error escape and close the whole socket with 4500, and sends validation
