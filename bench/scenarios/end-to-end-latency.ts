@@ -1,6 +1,14 @@
 import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
 import { BENCH_SECRET, startGateway } from '../lib/child-server.js';
-import { KAFKA_BROKERS, migratedScratchDatabase, pollUntil, removeKafkaResources, sleep, uniqueName } from '../lib/environment.js';
+import {
+  KAFKA_BROKERS,
+  loadNote,
+  migratedScratchDatabase,
+  pollUntil,
+  removeKafkaResources,
+  sleep,
+  uniqueName,
+} from '../lib/environment.js';
 import { graphqlClient, openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
 import { openLoop } from '../lib/load.js';
 import type { ResultTable } from '../lib/results.js';
@@ -22,6 +30,7 @@ export const endToEndLatency: Scenario = {
   name: 'end-to-end-latency',
   title: 'placeOrder response to event, at fixed offered rates',
   async run({ quick, progress, defer }) {
+    const loadAtStart = loadNote('when the scenario started');
     const rates = [200, 1000];
     const seconds = quick ? 3 : 20;
     const database = await migratedScratchDatabase();
@@ -172,6 +181,8 @@ export const endToEndLatency: Scenario = {
       title: this.title,
       tables: [table, fanOutTable],
       notes: [
+        loadAtStart,
+        loadNote('when it ended'),
         'An event that arrives before its placeOrder response counts as 0 ms (the response is written after the commit).',
         `With ${FAN_OUT_SUBSCRIPTIONS} subscriptions, the gateway's figures pool every subscriber's delay of every order (${FAN_OUT_SUBSCRIPTIONS} samples per order).`,
         'A delay sample is missing when the event did not arrive within 30 s of the last order; compare samples with the orders sent.',
