@@ -16,6 +16,7 @@ import { toSubscribeRequest } from './domain/subscription-request.js';
 import type { GatewayServices } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
 import { buildGatewaySchema } from './graphql/schema.js';
+import { subscriptionSharing } from './graphql/subscription-sharing.js';
 import { gatewayValidationRules } from './graphql/validation-rules.js';
 import type { Logger } from './logger.js';
 import { createGatewayMetrics } from './observability/metrics-registry.js';
@@ -176,6 +177,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     keepAliveMs: config.WS_KEEPALIVE_MS,
     accepting: () => drain.phase === 'serving',
     observer: metrics.websocket,
+    sharing: subscriptionSharing,
   });
 
   let topicReady: Promise<void> = Promise.resolve();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import { brokerAnswers } from '../../scripts/kafka/broker-answers.js';
 import { applyMigrations } from '../../src/adapters/postgres/migrate.js';
@@ -75,6 +75,9 @@ export function machine(): Machine {
     platform: `${process.platform} ${process.arch}`,
   };
 }
+
+/** The machine's 1-minute load average, for a scenario's notes: on a shared machine it says how far to trust a figure. */
+export const loadNote = (when: string): string => `Load average (1 min) ${when}: ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores.`;
 
 /** The commit the run measured, with "+dirty" when the work tree has changes. */
 export function gitCommit(): string {

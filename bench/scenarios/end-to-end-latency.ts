@@ -1,6 +1,14 @@
 import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
 import { BENCH_SECRET, startGateway } from '../lib/child-server.js';
-import { KAFKA_BROKERS, migratedScratchDatabase, pollUntil, removeKafkaResources, sleep, uniqueName } from '../lib/environment.js';
+import {
+  KAFKA_BROKERS,
+  loadNote,
+  migratedScratchDatabase,
+  pollUntil,
+  removeKafkaResources,
+  sleep,
+  uniqueName,
+} from '../lib/environment.js';
 import { graphqlClient, openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
 import { openLoop } from '../lib/load.js';
 import type { ResultTable } from '../lib/results.js';
@@ -22,6 +30,7 @@ export const endToEndLatency: Scenario = {
   name: 'end-to-end-latency',
   title: 'placeOrder response to event, at fixed offered rates',
   async run({ quick, progress, defer }) {
+    const loadAtStart = loadNote('when the scenario started');
     const rates = [200, 1000];
     const seconds = quick ? 3 : 20;
     const database = await migratedScratchDatabase();
@@ -46,6 +55,8 @@ export const endToEndLatency: Scenario = {
 
     const viaGateway = delayTracker();
     const viaKafka = delayTracker();
+    /** Every tracker placeOrder responses are paired in (the fan-out step adds its subscribers'). */
+    const trackers = [viaGateway, viaKafka];
     const ws = wsClient(gateway.url, token);
     defer(async () => ws.dispose());
     const stop = subscribeOrders(ws, {}, (id) => viaGateway.arrived(id));
@@ -61,8 +72,7 @@ export const endToEndLatency: Scenario = {
         PLACE_ORDER,
         orderVariables(accounts[i % ACCOUNTS]!, `e-${sequence++}`),
       );
-      viaGateway.responded(data.placeOrder.id);
-      viaKafka.responded(data.placeOrder.id);
+      for (const tracker of trackers) tracker.responded(data.placeOrder.id);
     };
     // LATEST subscribers see only what follows their join: orders until both have seen some.
     progress.update('end-to-end-latency: waiting for the subscriber and the consumer to join');
@@ -114,6 +124,7 @@ export const endToEndLatency: Scenario = {
       });
       return tracker;
     });
+    trackers.push(...fanOut);
     const fanOutTrackers = [viaGateway, ...fanOut];
     const joined = await pollUntil(
       async () => {
@@ -170,6 +181,8 @@ export const endToEndLatency: Scenario = {
       title: this.title,
       tables: [table, fanOutTable],
       notes: [
+        loadAtStart,
+        loadNote('when it ended'),
         'An event that arrives before its placeOrder response counts as 0 ms (the response is written after the commit).',
         `With ${FAN_OUT_SUBSCRIPTIONS} subscriptions, the gateway's figures pool every subscriber's delay of every order (${FAN_OUT_SUBSCRIPTIONS} samples per order).`,
         'A delay sample is missing when the event did not arrive within 30 s of the last order; compare samples with the orders sent.',

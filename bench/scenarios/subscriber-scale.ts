@@ -2,7 +2,15 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
 import { BENCH_SECRET, ROOT, startGateway } from '../lib/child-server.js';
-import { KAFKA_BROKERS, migratedScratchDatabase, pollUntil, removeKafkaResources, sleep, uniqueName } from '../lib/environment.js';
+import {
+  KAFKA_BROKERS,
+  loadNote,
+  migratedScratchDatabase,
+  pollUntil,
+  removeKafkaResources,
+  sleep,
+  uniqueName,
+} from '../lib/environment.js';
 import { graphqlClient, openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
 import { pidListeningOn } from '../lib/listeners.js';
 import { openLoop } from '../lib/load.js';
@@ -66,6 +74,7 @@ export const subscriberScale: Scenario = {
   name: 'subscriber-scale',
   title: 'subscriber scale: the ramp until the engine gives out',
   async run({ quick, progress, defer }) {
+    const loadAtStart = loadNote('when the scenario started');
     const steps = quick ? [100, 200] : [1000, 2000, 5000, 10_000];
     // Past the time the joins take at the paced rate; a step that needs longer has given out.
     const slackMs = quick ? 20_000 : 30_000;
@@ -202,6 +211,8 @@ export const subscriberScale: Scenario = {
       title: this.title,
       tables: [table],
       notes: [
+        loadAtStart,
+        loadNote('when it ended'),
         'Ready: subscribe -> the first event, an order placed on the quiet account just after the `since` each subscription starts at.',
         "Latency is measured by one more subscription in the load generator, on another account, while the ramp's subscriptions stay open.",
         stoppedAt ? `The ramp stopped at ${stoppedAt}.` : 'The ramp completed every step.',

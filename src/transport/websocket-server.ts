@@ -21,6 +21,7 @@ import { type ErrorFormatter, formatGraphQLErrors } from '../graphql/format-erro
 import type { Logger } from '../logger.js';
 import { REFUSED_UPGRADE, SHUTTING_DOWN_MESSAGE } from './drain.js';
 import { codeOf, OK, rootField, rootFieldOfText, type WebSocketObserver, WebSocketOperations } from './operation-metrics.js';
+import { type SharedExecutionOptions, sharedSubscribe } from './shared-execution.js';
 import { SubscriptionLimits, type SubscriptionLimitsOptions } from './subscription-limits.js';
 import { startWebSocketKeepAlive } from './websocket-keepalive.js';
 
@@ -44,6 +45,8 @@ export interface WebSocketServerOptions {
   accepting?: () => boolean;
   /** Told of every operation and of sockets closed for not answering pings (metrics). */
   observer?: WebSocketObserver;
+  /** Which subscription events are the same for many subscriptions, so each is executed once per distinct operation. */
+  sharing?: SharedExecutionOptions;
 }
 
 const refusal = (error: unknown): GraphQLError[] => {
@@ -129,6 +132,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
   const disposable = serveGraphqlWs<Record<string, unknown> | undefined, { caller?: Caller }>(
     {
       schema,
+      ...(options.sharing && { subscribe: sharedSubscribe(options.sharing) }),
       connectionInitWaitTimeout: 10_000,
       context: (ctx, id): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services, logger: operationLogger(ctx, id) }),
       // graphql-ws would let a syntax error escape and close the whole socket with 4500, and sends validation

@@ -13,7 +13,8 @@ import {
  * The one module that reaches into kafkajs's internals (pinned to exactly 2.2.4, which has had no release since
  * 2023, so these will not move). kafkajs's public API can neither fetch without joining a group nor commit offsets
  * for a group it is not a member of; its broker layer sends Fetch and OffsetCommit (generation -1, no member id)
- * directly. Everything else goes through the public admin client.
+ * directly, and ListOffsets and OffsetFetch on a connection of their own. Group deletion goes through the public
+ * admin client.
  */
 
 interface KafkaMessage {

@@ -1,0 +1,31 @@
+import type { Caller } from '../domain/caller.js';
+import type { SharedExecutionOptions } from '../transport/shared-execution.js';
+import type { GraphQLContext } from './context.js';
+
+const callerKeys = new WeakMap<Caller, string>();
+
+/** What resolvers can see of the caller: results of equal operations for equal keys are equal. */
+function callerKey(contextValue: unknown): string {
+  const caller = (contextValue as GraphQLContext | undefined)?.caller;
+  if (!caller) return '';
+  let key = callerKeys.get(caller);
+  if (key === undefined) {
+    key = JSON.stringify([caller.sub, [...caller.scopes].sort(), [...caller.accounts].sort()]);
+    callerKeys.set(caller, key);
+  }
+  return key;
+}
+
+/**
+ * Which `orderSettled` events are the same for every subscription: the subscription engine decodes a record once,
+ * so one record's `order` is one object for all its subscribers, and of a `SettledOrderEvent` only `cursor` differs
+ * between them (it holds that subscription's positions).
+ */
+export const subscriptionSharing: SharedExecutionOptions = {
+  eventIdentity: (payload) => {
+    const order: unknown = typeof payload === 'object' && payload !== null ? Reflect.get(payload, 'order') : undefined;
+    return typeof order === 'object' && order !== null ? order : undefined;
+  },
+  perSubscriberFields: new Set(['cursor']),
+  callerKey,
+};
