@@ -4,22 +4,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { createKafka } from './adapters/kafka/kafka-client.js';
-import type { KafkaSecurity } from './adapters/kafka/kafka-security.js';
-import { createOutboxPublisher } from './adapters/kafka/outbox-publisher.js';
-import { openDatabase } from './adapters/postgres/database.js';
-import { createOutboxStore } from './adapters/postgres/outbox-store.js';
-import { createOutboxRelay } from './relay/outbox-relay.js';
+import { composeRelay, type RelaySettings } from './relay/compose-relay.js';
 import { type RelayThreadCommand, type RelayThreadReport, WAKE_POSTED } from './relay/relay-thread.js';
 
-export interface RelayWorkerConfig {
-  databaseUrl: string;
-  kafkaBrokers: string[];
-  /** TLS and SASL settings, as the gateway's own Kafka client has them (plain data: it crosses to the thread). */
-  kafkaSecurity: KafkaSecurity;
-  batchSize: number;
-  pollMs: number;
-  lingerMs: number;
+export interface RelayWorkerConfig extends RelaySettings {
   logLevel: string;
 }
 
@@ -29,18 +17,9 @@ const { config, wakeFlag } = workerData as { config: RelayWorkerConfig; wakeFlag
 const report = (message: RelayThreadReport) => port.postMessage(message);
 
 const logger = pino({ level: config.logLevel, base: null, timestamp: false }, { write: (line: string) => report({ type: 'log', line }) });
-const notifications = openDatabase(config.databaseUrl, { max: 1, applicationName: 'graphql-kafka-gateway relay listener' });
-const relay = createOutboxRelay({
-  store: createOutboxStore(config.databaseUrl, notifications.sql),
-  publisher: createOutboxPublisher(createKafka(config.kafkaBrokers, logger.child({ component: 'kafka' }), undefined, config.kafkaSecurity)),
-  logger,
-  batchSize: config.batchSize,
-  pollMs: config.pollMs,
-  lingerMs: config.lingerMs,
-  // The wake flag stays up from the first commit after a read until the next read: one message per read at most.
-  // (Lowered on receipt instead, each commit of a busy gateway posted a message while the relay waited on Kafka.)
-  beforeRead: () => Atomics.store(wakeFlag, WAKE_POSTED, 0),
-});
+// The wake flag stays up from the first commit after a read until the next read: one message per read at most.
+// (Lowered on receipt instead, each commit of a busy gateway posted a message while the relay waited on Kafka.)
+const relay = composeRelay(config, logger, () => Atomics.store(wakeFlag, WAKE_POSTED, 0));
 
 // The starting thread reads isActive and pending from these reports (metrics, and whether to NOTIFY).
 let reported = { active: false, pending: 0 };
@@ -58,7 +37,6 @@ port.on('message', (command: RelayThreadCommand) => {
   clearInterval(reportState);
   relay
     .stop()
-    .then(() => notifications.close())
     .catch((error: unknown) => report({ type: 'failed', message: String(error) }))
     .finally(() => {
       report({ type: 'state', active: false, pending: relay.pending });
