@@ -21,6 +21,7 @@ import { gatewayValidationRules } from './graphql/validation-rules.js';
 import type { Logger } from './logger.js';
 import { createGatewayMetrics } from './observability/metrics-registry.js';
 import { reachabilityProbe } from './observability/reachability.js';
+import { composeRelay, type RelaySettings } from './relay/compose-relay.js';
 import { startRelayThread } from './relay/relay-thread.js';
 import type { RelayWorkerConfig } from './relay-worker.js';
 import { createDrainState, drainGuard } from './transport/drain.js';
@@ -106,21 +107,23 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     lag: { refreshMs: config.METRICS_REFRESH_MS, maxUnheld: 10 * config.METRICS_MAX_LAG_GROUPS },
   });
   const relayLogger = logger.child({ component: 'outbox-relay' });
-  const relay = startRelayThread({
-    script: new URL(import.meta.url.endsWith('.ts') ? './relay-worker.ts' : './relay-worker.js', import.meta.url),
-    config: {
-      databaseUrl: config.DATABASE_URL,
-      kafkaBrokers: config.KAFKA_BROKERS,
-      kafkaSecurity: security,
-      batchSize: config.RELAY_BATCH_SIZE,
-      pollMs: config.RELAY_POLL_MS,
-      lingerMs: config.RELAY_LINGER_MS,
-      logLevel: relayLogger.level,
-    } satisfies RelayWorkerConfig,
-    logger: relayLogger,
-    restartMs: config.RELAY_POLL_MS,
-    observer: metrics.relay,
-  });
+  const relaySettings: RelaySettings = {
+    databaseUrl: config.DATABASE_URL,
+    kafkaBrokers: config.KAFKA_BROKERS,
+    kafkaSecurity: security,
+    batchSize: config.RELAY_BATCH_SIZE,
+    pollMs: config.RELAY_POLL_MS,
+    lingerMs: config.RELAY_LINGER_MS,
+  };
+  const relay = config.RELAY_THREAD
+    ? startRelayThread({
+        script: new URL(import.meta.url.endsWith('.ts') ? './relay-worker.ts' : './relay-worker.js', import.meta.url),
+        config: { ...relaySettings, logLevel: relayLogger.level } satisfies RelayWorkerConfig,
+        logger: relayLogger,
+        restartMs: config.RELAY_POLL_MS,
+        observer: metrics.relay,
+      })
+    : composeRelay(relaySettings, relayLogger, { observer: metrics.relay });
   const services: GatewayServices = {
     ledger: createLedgerService(createPostgresLedger(database, config.ORDERS_TOPIC, outboxSignal)),
     orders: orderSource,

@@ -117,6 +117,8 @@ const environmentSchema = z.object({
   RELAY_POLL_MS: integer(10, 60000).default(1000),
   /** Shortest time between two outbox reads while records keep coming (bigger batches under load); 0 for none. @default 5 */
   RELAY_LINGER_MS: integer(0, 1000).default(5),
+  /** The outbox relay on a worker thread of its own (true) or on the main thread (false). @default true */
+  RELAY_THREAD: flag.default(true),
   /** Operations one caller (token `sub`) may run per second on this process, sustained; 0 turns the limit off. @default 1000 */
   RATE_LIMIT_PER_SECOND: integer(0, 1_000_000).default(1000),
   /** Operations one caller may run at once after being idle. @default 2000 */

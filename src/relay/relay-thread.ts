@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
-import type { OutboxRelay, RelayObserver } from './outbox-relay.js';
+import type { RelayMetricsObserver } from './compose-relay.js';
+import type { OutboxRelay } from './outbox-relay.js';
 
 /** What the worker posts to the thread that started it. */
 export type RelayThreadReport =
@@ -33,11 +34,8 @@ export interface RelayThreadOptions {
   observer?: RelayThreadObserver;
 }
 
-/** The relay's observer, and the outbox backlog the worker samples beside it. */
-export interface RelayThreadObserver extends RelayObserver {
-  /** The oldest unpublished row's age when sampled; null when there is none or this process does not hold the lease. */
-  oldestPending(ageSeconds: number | null): void;
-}
+/** The relay's observer and backlog samples, carried over from the worker. */
+export type RelayThreadObserver = RelayMetricsObserver;
 
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
   10: 'trace',

@@ -7,33 +7,34 @@ import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
 import { readTopic, uniqueName, waitFor } from '../support/resources.js';
 import { testGatewayEnv } from '../support/test-env.js';
 
-const cleanups = cleanupList();
-let url: string;
-let admin: string;
-let topic: string;
-let sql: postgres.Sql;
+// The relay on its own thread (the default) and on the main thread (RELAY_THREAD=false): the same outcomes.
+describe.each(['true', 'false'])('the outbox relay with a linger, RELAY_THREAD=%s', (relayThread) => {
+  const cleanups = cleanupList();
+  let url: string;
+  let admin: string;
+  let topic: string;
+  let sql: postgres.Sql;
 
-// The safety-net poll is far longer than any wait below: only commit wake-ups and the linger move records here.
-// The linger is long, so a burst is sure to share batches.
-beforeAll(async () => {
-  const env = await testGatewayEnv(cleanups, 'linger', { RELAY_POLL_MS: '60000', RELAY_LINGER_MS: '50' });
-  topic = env.ORDERS_TOPIC;
-  const gateway = await startInProcessGateway(env);
-  cleanups.push(gateway.stop);
-  url = gateway.url;
-  admin = await adminToken();
-  sql = postgres(env.DATABASE_URL, { max: 2, onnotice: () => {} });
-  cleanups.push(() => sql.end());
-});
+  // The safety-net poll is far longer than any wait below: only commit wake-ups and the linger move records here.
+  // The linger is long, so a burst is sure to share batches.
+  beforeAll(async () => {
+    const env = await testGatewayEnv(cleanups, 'linger', { RELAY_POLL_MS: '60000', RELAY_LINGER_MS: '50', RELAY_THREAD: relayThread });
+    topic = env.ORDERS_TOPIC;
+    const gateway = await startInProcessGateway(env);
+    cleanups.push(gateway.stop);
+    url = gateway.url;
+    admin = await adminToken();
+    sql = postgres(env.DATABASE_URL, { max: 2, onnotice: () => {} });
+    cleanups.push(() => sql.end());
+  });
 
-afterAll(() => cleanups.run());
+  afterAll(() => cleanups.run());
 
-const outboxOf = (accounts: string[]) =>
-  sql<{ event_id: string; published: boolean; batch: string | null; in_order: boolean }[]>`
+  const outboxOf = (accounts: string[]) =>
+    sql<{ event_id: string; published: boolean; batch: string | null; in_order: boolean }[]>`
     select event_id, published_at is not null as published, published_at::text as batch, published_at >= created_at as in_order
     from outbox where key = any(${`{${accounts.join(',')}}`}::text[])`;
 
-describe('the outbox relay with a linger', () => {
   it('should publish a lone order on its commit, without waiting for the poll', async () => {
     const account = uniqueName('lone');
     await openFundedAccount(url, admin, account, 1000n);

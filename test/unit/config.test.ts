@@ -32,6 +32,8 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'postgres://db:54x2/app' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'postgres:///app' }, 'DATABASE_URL'],
     [{ RELAY_POLL_MS: '5' }, 'RELAY_POLL_MS'],
+    [{ RELAY_LINGER_MS: '-1' }, 'RELAY_LINGER_MS'],
+    [{ RELAY_THREAD: 'no' }, 'RELAY_THREAD'],
     [{ ORDERS_TOPIC: 'bad topic' }, 'ORDERS_TOPIC'],
     [{ KAFKA_GROUP_PREFIX: 'a.b' }, 'KAFKA_GROUP_PREFIX'],
     [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET'],
