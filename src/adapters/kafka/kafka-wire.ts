@@ -253,7 +253,11 @@ export function createKafkaWire(kafka: Kafka): LogClient {
     await lookupCluster.addTargetTopic(topic);
     await lookupCluster.refreshMetadataIfNecessary();
     const partitions = lookupCluster.findTopicPartitionMetadata(topic).map(({ partitionId }) => ({ partition: partitionId }));
-    if (partitions.length === 0) throw new Error(`topic ${topic} has no partitions`);
+    if (partitions.length === 0) {
+      // Not in the metadata yet (just created): without a refresh the next try would wait out metadataMaxAge.
+      await lookupCluster.refreshMetadata().catch(() => {});
+      throw new Error(`topic ${topic} has no partitions`);
+    }
     try {
       const [answer] = await lookupCluster.fetchTopicsOffset([{ topic, partitions, ...query }]);
       return new Map((answer?.partitions ?? []).map(({ partition, offset }) => [partition, BigInt(offset)]));
