@@ -85,6 +85,49 @@ const exitedOf = (child: ChildProcess) =>
     else child.once('exit', (code) => resolve(code));
   });
 
+interface DevLogEntry {
+  msg?: string;
+  url?: string;
+  token?: string;
+}
+
+/**
+ * `npm run dev <args>` in `copy`, in a process group of its own (so SIGINT reaches every process in it, as Ctrl-C in
+ * a terminal does), with every line it prints kept and its JSON lines parsed; clean-up kills whatever is left.
+ */
+function runDev(copy: string, args: readonly string[], env: NodeJS.ProcessEnv) {
+  const dev = spawn('npm', ['run', 'dev', ...(args.length > 0 ? ['--', ...args] : [])], {
+    cwd: copy,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = exitedOf(dev);
+  const lines: string[] = [];
+  const logged: DevLogEntry[] = [];
+  const read = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      lines.push(line);
+      try {
+        const entry: unknown = JSON.parse(line);
+        if (typeof entry === 'object' && entry !== null) logged.push(entry as DevLogEntry);
+      } catch {
+        // dev's own lines are plain text
+      }
+    }
+  };
+  dev.stdout.on('data', read);
+  dev.stderr.on('data', read);
+  const leftovers = () => processesUnder(copy);
+  cleanups.push(async () => {
+    // A failed test must not leave the run behind either.
+    if (dev.exitCode === null && dev.signalCode === null) process.kill(-(dev.pid as number), 'SIGKILL');
+    await exited;
+    for (const left of leftovers()) process.kill(Number(left.split(' ')[0]), 'SIGKILL');
+  });
+  return { dev, exited, lines, logged, leftovers };
+}
+
 describe('npm run dev on a fresh clone', () => {
   it(
     'should build the explorer, start the embedded PostgreSQL, serve a working gateway, and leave no process after SIGINT',
@@ -109,33 +152,9 @@ describe('npm run dev on a fresh clone', () => {
       };
       for (const name of ['DATABASE_URL', 'TEST_DATABASE_URL', 'AUTH_JWT_SECRET', 'NODE_ENV']) delete env[name];
 
-      // A process group of its own, so SIGINT reaches every process in it, as Ctrl-C in a terminal does.
-      const dev = spawn('npm', ['run', 'dev'], { cwd: copy, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      const exited = exitedOf(dev);
-      const lines: string[] = [];
-      let explorerUrl: string | undefined;
-      let devToken: string | undefined;
-      const read = (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) {
-          lines.push(line);
-          try {
-            const entry = JSON.parse(line) as { msg?: string; url?: string; token?: string };
-            if (entry.msg?.startsWith('explorer: open')) explorerUrl = entry.url;
-            if (entry.token) devToken = entry.token;
-          } catch {
-            // dev's own lines are plain text
-          }
-        }
-      };
-      dev.stdout.on('data', read);
-      dev.stderr.on('data', read);
-      const leftovers = () => processesUnder(copy);
-      cleanups.push(async () => {
-        // A failed test must not leave the run behind either.
-        if (dev.exitCode === null && dev.signalCode === null) process.kill(-(dev.pid as number), 'SIGKILL');
-        await exited;
-        for (const left of leftovers()) process.kill(Number(left.split(' ')[0]), 'SIGKILL');
-      });
+      const { dev, exited, lines, leftovers, logged } = runDev(copy, [], env);
+      const explorerUrl = () => logged.find((entry) => entry.msg?.startsWith('explorer: open'))?.url;
+      const devTokenOf = () => logged.find((entry) => entry.token)?.token;
       const stillRunning = () => {
         if (dev.exitCode !== null) throw new GiveUp(`npm run dev exited ${dev.exitCode}:\n${lines.join('\n')}`);
       };
@@ -144,12 +163,12 @@ describe('npm run dev on a fresh clone', () => {
         'npm run dev to print the explorer address',
         () => {
           stillRunning();
-          return devToken ? explorerUrl : undefined;
+          return devTokenOf() ? explorerUrl() : undefined;
         },
         180_000,
       );
       const url = graphqlUrl.replace(/\/graphql$/, '');
-      const token = devToken as string;
+      const token = devTokenOf() as string;
       expect(lines.some((l) => l.includes('building the GraphiQL explorer'))).toBe(true);
       const databaseLine = lines.find((l) => l.startsWith('dev: database:'));
       expect(databaseLine).toContain(`embedded PostgreSQL on 127.0.0.1:${embeddedPort}`);
@@ -212,44 +231,19 @@ describe('npm run dev on a fresh clone', () => {
       const env: NodeJS.ProcessEnv = { ...process.env, ...gatewayEnv, PORT: '0', LOG_FORMAT: 'json' };
       for (const name of ['TEST_DATABASE_URL', 'AUTH_JWT_SECRET', 'NODE_ENV']) delete env[name];
 
-      const dev = spawn('npm', ['run', 'dev', '--', '--gateways', '2'], {
-        cwd: copy,
-        env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const exited = exitedOf(dev);
-      const lines: string[] = [];
-      let devToken: string | undefined;
-      const read = (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) {
-          lines.push(line);
-          try {
-            devToken ??= (JSON.parse(line) as { token?: string }).token;
-          } catch {
-            // dev's own lines are plain text
-          }
-        }
-      };
-      dev.stdout.on('data', read);
-      dev.stderr.on('data', read);
-      const leftovers = () => processesUnder(copy);
-      cleanups.push(async () => {
-        if (dev.exitCode === null && dev.signalCode === null) process.kill(-(dev.pid as number), 'SIGKILL');
-        await exited;
-        for (const left of leftovers()) process.kill(Number(left.split(' ')[0]), 'SIGKILL');
-      });
+      const { dev, exited, lines, leftovers, logged } = runDev(copy, ['--gateways', '2'], env);
+      const devTokenOf = () => logged.find((entry) => entry.token)?.token;
 
       const url = await waitFor(
         'npm run dev to print the load balancer address',
         () => {
           if (dev.exitCode !== null) throw new GiveUp(`npm run dev exited ${dev.exitCode}:\n${lines.join('\n')}`);
           const announced = lines.map((l) => /^dev: 2 gateways behind the load balancer on (http:\S+): open/.exec(l)?.[1]).find(Boolean);
-          return announced && devToken ? announced : undefined;
+          return announced && devTokenOf() ? announced : undefined;
         },
         180_000,
       );
-      const token = devToken as string;
+      const token = devTokenOf() as string;
       // Each gateway's JSON lines carry its number.
       for (const n of [1, 2])
         expect(lines.some((l) => l.startsWith(`{"gateway":${n},`) && l.includes('"msg":"gateway is listening"'))).toBe(true);
