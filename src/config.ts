@@ -112,6 +112,7 @@ const environmentSchema = z.object({
   /** `json` (one object per line) or `pretty` (for a terminal; `npm run dev` uses it). @default json */
   LOG_FORMAT: oneOf(['json', 'pretty']).default('json'),
   /** Largest number of outbox rows one relay send publishes. @default 500 */
+  DATABASE_POOL_MAX: integer(1, 500).default(4),
   RELAY_BATCH_SIZE: integer(1, 10000).default(500),
   /** Safety-net poll of the outbox when no NOTIFY arrives, and how often a standby relay tries to take over. @default 1000 */
   RELAY_POLL_MS: integer(10, 60000).default(1000),

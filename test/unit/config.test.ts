@@ -33,6 +33,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'postgres:///app' }, 'DATABASE_URL'],
     [{ RELAY_POLL_MS: '5' }, 'RELAY_POLL_MS'],
     [{ RELAY_LINGER_MS: '-1' }, 'RELAY_LINGER_MS'],
+    [{ DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX'],
     [{ RELAY_THREAD: 'no' }, 'RELAY_THREAD'],
     [{ ORDERS_TOPIC: 'bad topic' }, 'ORDERS_TOPIC'],
     [{ KAFKA_GROUP_PREFIX: 'a.b' }, 'KAFKA_GROUP_PREFIX'],
