@@ -1,3 +1,7 @@
+import { buildGatewaySchema } from '../../src/graphql/schema.js';
+import { createGatewayMetrics, type MetricsSources } from '../../src/observability/metrics-registry.js';
+import { rootFieldNames } from '../../src/transport/operation-metrics.js';
+
 /** One sample of the Prometheus text format. */
 export interface Sample {
   readonly name: string;
@@ -31,4 +35,20 @@ export async function scrape(url: string): Promise<Sample[]> {
   const response = await fetch(`${url}/metrics`);
   if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
   return parseMetrics(await response.text());
+}
+
+/** The gateway's metrics as the app creates them, with idle sources unless `sources` says otherwise. */
+export function metricsWith(sources: Partial<MetricsSources> = {}, maxLagGroups = 100) {
+  return createGatewayMetrics(
+    { operations: rootFieldNames(buildGatewaySchema()), maxLagGroups },
+    {
+      activeSubscriptions: () => 0,
+      outboxPending: () => 0,
+      relayActive: () => false,
+      websocketConnections: () => 0,
+      groupLag: () => [],
+      reachability: () => new Map(),
+      ...sources,
+    },
+  );
 }

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildGatewaySchema } from '../../src/graphql/schema.js';
-import { createGatewayMetrics } from '../../src/observability/metrics-registry.js';
-import { rootFieldNames } from '../../src/transport/operation-metrics.js';
+import { metricsWith } from '../support/metrics.js';
 
 interface Panel {
   readonly type: string;
@@ -29,17 +27,7 @@ const referenced = new Set(expressions.flatMap((expression) => expression.match(
 
 /** What the gateway's registry exports, as the app creates it. */
 async function exportedSampleNames(): Promise<string[]> {
-  const metrics = createGatewayMetrics(
-    { operations: rootFieldNames(buildGatewaySchema()), maxLagGroups: 100 },
-    {
-      activeSubscriptions: () => 0,
-      outboxPending: () => 0,
-      relayActive: () => false,
-      websocketConnections: () => 0,
-      groupLag: () => [],
-      reachability: () => new Map(),
-    },
-  );
+  const metrics = metricsWith();
   return (await metrics.sampleNames()).filter((name) => name.startsWith('gateway_'));
 }
 

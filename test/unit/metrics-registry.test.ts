@@ -1,24 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildGatewaySchema } from '../../src/graphql/schema.js';
-import { createGatewayMetrics, type MetricsSources } from '../../src/observability/metrics-registry.js';
 import type { GroupLagEntry } from '../../src/streaming/group-lag.js';
-import { rootFieldNames } from '../../src/transport/operation-metrics.js';
-import { parseMetrics, type Sample, sampleValue } from '../support/metrics.js';
-
-function metricsWith(sources: Partial<MetricsSources> = {}, maxLagGroups = 100) {
-  return createGatewayMetrics(
-    { operations: rootFieldNames(buildGatewaySchema()), maxLagGroups },
-    {
-      activeSubscriptions: () => 0,
-      outboxPending: () => 0,
-      relayActive: () => false,
-      websocketConnections: () => 0,
-      groupLag: () => [],
-      reachability: () => new Map(),
-      ...sources,
-    },
-  );
-}
+import { metricsWith, parseMetrics, type Sample, sampleValue } from '../support/metrics.js';
 
 const samplesOf = async (metrics: ReturnType<typeof metricsWith>) => parseMetrics(await metrics.metrics());
 const named = (samples: Sample[], name: string) => samples.filter((s) => s.name === name);
