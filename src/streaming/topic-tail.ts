@@ -93,7 +93,7 @@ export class TopicTail<T> {
   }
 
   async #run(): Promise<void> {
-    const { log, topic, decode, logger, maxWaitMs = 500, maxBytesPerPartition = 1 << 20 } = this.#options;
+    const { log, topic, decode, logger, windowRecords, maxWaitMs = 500, maxBytesPerPartition = 1 << 20 } = this.#options;
     for (let failures = 0; !this.#closed; ) {
       try {
         const ends = new Map([...this.#windows].map(([partition, window]) => [partition, window.end]));
@@ -107,8 +107,19 @@ export class TopicTail<T> {
           const before = window.end;
           const items = records.map((record) => toStreamItem(record, decode));
           for (const item of items) if (item.key !== null) keys.add(item.key);
-          mostInOnePartition = Math.max(mostInOnePartition, items.length);
-          window.append(items, next);
+          // A fetch may bring more than the window holds: appended whole, it would push every subscriber that has
+          // not run since out of the window at once. In slices of a quarter window, with every waiter woken and
+          // given a turn between them, only a subscriber that really does not keep up falls behind.
+          const slice = Math.max(1, Math.floor(windowRecords / 4));
+          for (let at = 0; at + slice < items.length && !this.#closed; at += slice) {
+            const part = items.slice(at, at + slice);
+            window.append(part, (part.at(-1)?.offset ?? window.end - 1n) + 1n);
+            this.#notify();
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          const rest = items.length > slice ? items.slice(Math.floor((items.length - 1) / slice) * slice) : items;
+          mostInOnePartition = Math.max(mostInOnePartition, rest.length);
+          window.append(rest, next);
           grew ||= window.end !== before;
         }
         this.#sinceSweep += mostInOnePartition;
