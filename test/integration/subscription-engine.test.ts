@@ -166,6 +166,18 @@ describe('the subscription engine: one shared read, a consumer group per subscri
     expect(mine.ids()).toEqual([first, last]);
   });
 
+  it("should keep an account's ephemeral subscriber when one fetch brings more records than the window holds", async ({ env }) => {
+    const source = env.source({ windowRecords: 32 });
+    const mine = subscribe(source, { caller: recon, start: { kind: 'LATEST' }, filter: { accountId: 'acct-quiet' } });
+    await mine.ready;
+    const [first] = await env.publish([orderOf('acct-quiet')], { partition: 0 });
+    await mine.until(1);
+    // One send of 200 records of other accounts and then one of its own: the shared read gets them in one fetch.
+    const [last] = (await env.publish([...ordersFor(200), orderOf('acct-quiet')], { partition: 0 })).slice(-1);
+    await mine.until(2);
+    expect(mine.ids()).toEqual([first, last]);
+  });
+
   it('should serve 400 subscriptions from one read, each with its own filter and group', { timeout: 180_000 }, async ({ env }) => {
     const source = env.source();
     const accounts = Array.from({ length: 8 }, (_, i) => `acct-many-${i}`);
