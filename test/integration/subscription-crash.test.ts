@@ -55,7 +55,13 @@ describe('a durable subscriber across a gateway crash', () => {
     cleanups.push(() => after.close());
     const seen = () =>
       new Set([...before.events, ...after.events].filter((e) => e.order.idempotencyKey.startsWith('flow-')).map((e) => e.order.id));
-    await waitFor(`all 80 orders (have ${seen().size})`, () => (placed.every((id) => seen().has(id)) ? true : undefined), 90_000);
+    await waitFor(`all 80 orders (have ${seen().size})`, () => (placed.every((id) => seen().has(id)) ? true : undefined), 90_000).catch(
+      (error: unknown) => {
+        // What the restarted gateway said about the subscription, for the failure message.
+        const said = restarted.lines.filter((line) => !line.includes('"level":30,') || line.includes('subscription'));
+        throw new Error(`${String(error)}\nthe restarted gateway logged:\n${said.slice(-40).join('\n')}`);
+      },
+    );
     expect([...seen()].sort()).toEqual([...placed].sort());
     // After the restart the stream resumes at the first undelivered order, never beyond it.
     const firstAfter = after.events.find((e) => e.order.idempotencyKey.startsWith('flow-'));
