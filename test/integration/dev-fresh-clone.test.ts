@@ -125,7 +125,15 @@ function runDev(copy: string, args: readonly string[], env: NodeJS.ProcessEnv) {
     await exited;
     for (const left of leftovers()) process.kill(Number(left.split(' ')[0]), 'SIGKILL');
   });
-  return { dev, exited, lines, logged, leftovers };
+  /** Ctrl-C as a terminal sends it (SIGINT to the process group); then no process of the run may be left. */
+  const interruptAndExpectNothingLeft = async () => {
+    process.kill(-(dev.pid as number), 'SIGINT');
+    await exited;
+    await waitFor('no process of the run to be left', () => (leftovers().length === 0 ? true : undefined), 30_000).catch(() => {
+      throw new Error(`left running:\n${leftovers().join('\n')}`);
+    });
+  };
+  return { dev, exited, lines, logged, leftovers, interruptAndExpectNothingLeft };
 }
 
 describe('npm run dev on a fresh clone', () => {
@@ -152,7 +160,7 @@ describe('npm run dev on a fresh clone', () => {
       };
       for (const name of ['DATABASE_URL', 'TEST_DATABASE_URL', 'AUTH_JWT_SECRET', 'NODE_ENV']) delete env[name];
 
-      const { dev, exited, lines, leftovers, logged } = runDev(copy, [], env);
+      const { dev, lines, logged, interruptAndExpectNothingLeft } = runDev(copy, [], env);
       const explorerUrl = () => logged.find((entry) => entry.msg?.startsWith('explorer: open'))?.url;
       const devTokenOf = () => logged.find((entry) => entry.token)?.token;
       const stillRunning = () => {
@@ -209,11 +217,7 @@ describe('npm run dev on a fresh clone', () => {
       expect(event?.order.id).toBe(placed.data?.placeOrder.id);
       await subscriber.close();
 
-      process.kill(-(dev.pid as number), 'SIGINT');
-      await exited;
-      await waitFor('no process of the run to be left', () => (leftovers().length === 0 ? true : undefined), 30_000).catch(() => {
-        throw new Error(`left running:\n${leftovers().join('\n')}`);
-      });
+      await interruptAndExpectNothingLeft();
       // pg_ctl stop returns once the server removed its pid file; the process itself ends a moment later.
       await waitFor(`the embedded PostgreSQL (pid ${postgresPid}) to be gone`, () => (running(postgresPid) ? undefined : true), 30_000);
       expect(await portAnswers(embeddedPort)).toBe(false);
@@ -231,7 +235,7 @@ describe('npm run dev on a fresh clone', () => {
       const env: NodeJS.ProcessEnv = { ...process.env, ...gatewayEnv, PORT: '0', LOG_FORMAT: 'json' };
       for (const name of ['TEST_DATABASE_URL', 'AUTH_JWT_SECRET', 'NODE_ENV']) delete env[name];
 
-      const { dev, exited, lines, leftovers, logged } = runDev(copy, ['--gateways', '2'], env);
+      const { dev, lines, logged, interruptAndExpectNothingLeft } = runDev(copy, ['--gateways', '2'], env);
       const devTokenOf = () => logged.find((entry) => entry.token)?.token;
 
       const url = await waitFor(
@@ -259,11 +263,7 @@ describe('npm run dev on a fresh clone', () => {
       expect(event?.order.id).toBe(placed.data?.placeOrder.id);
       await subscriber.close();
 
-      process.kill(-(dev.pid as number), 'SIGINT');
-      await exited;
-      await waitFor('no process of the run to be left', () => (leftovers().length === 0 ? true : undefined), 30_000).catch(() => {
-        throw new Error(`left running:\n${leftovers().join('\n')}`);
-      });
+      await interruptAndExpectNothingLeft();
       for (const n of [1, 2]) expect(lines.some((l) => l.startsWith(`{"gateway":${n},`) && l.includes('"msg":"stopped"'))).toBe(true);
       const summary = lines.find((l) => l.startsWith('dev: load balancer stopped:')) ?? '';
       const served = [...summary.matchAll(/gateway (\d) got (\d+) requests/g)].map((m) => [Number(m[1]), Number(m[2])]);
