@@ -2,6 +2,7 @@ import type { Sql } from 'postgres';
 import type { OutboxLease, OutboxStore, PendingRecord } from '../../ports/outbox.js';
 import { openDatabase } from './database.js';
 import { OUTBOX_CHANNEL } from './outbox-writer.js';
+import { isDatabaseUnavailable } from './pg-errors.js';
 
 /** Any constant no other tool uses: the session advisory lock that makes one relay active. */
 const RELAY_LOCK = 724_110_002;
@@ -16,8 +17,8 @@ interface PendingRow {
 }
 
 export class LeaseLostError extends Error {
-  constructor() {
-    super('the outbox relay lease was lost: its database session ended');
+  constructor(cause?: unknown) {
+    super('the outbox relay lease was lost: its database session ended', { cause });
     this.name = 'LeaseLostError';
   }
 }
@@ -54,13 +55,16 @@ export function createOutboxStore(databaseUrl: string, notifications: Sql): Outb
           // value as text: the record goes to Kafka as it is, without a JSON.parse and JSON.stringify per row.
           // If the session dropped, postgres.js reconnects to a new backend without the lock: read only on the
           // backend that took it (the lock lives exactly as long as that backend's session).
+          // A connection failure says the same as a foreign backend: the session that held the lock is over.
           const rows = await session<PendingRow[]>`
             select lease.held, o.id, o.event_id, o.topic, o.key, o.value::text as value
             from (select pg_backend_pid() = ${pid} as held) as lease
             left join lateral (
               select id, event_id, topic, key, value from outbox
               where published_at is null order by id limit ${limit}
-            ) as o on lease.held`;
+            ) as o on lease.held`.catch((error: unknown) => {
+            throw isDatabaseUnavailable(error) ? new LeaseLostError(error) : error;
+          });
           if (!rows[0]?.held) throw new LeaseLostError();
           return rows.flatMap((r) =>
             r.id === null
