@@ -126,7 +126,8 @@ export async function startGatewayGroup(options: GatewayGroupOptions): Promise<G
     children.push(child);
     pipeTagged(child.stdout, process.stdout, n);
     pipeTagged(child.stderr, process.stderr, n);
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': it comes once the gateway's output is read to its end, so its last lines are not lost.
+    child.once('close', (code, signal) => {
       lastCode = code ?? (signal ? 1 : 0);
       running--;
       if (n === 1) startOthers();
