@@ -45,6 +45,21 @@ describe('the outbox relay lease on PostgreSQL', () => {
     await next?.release();
   });
 
+  it('should not read records again that a mark sent just before the read published', async () => {
+    await insertOutboxRecord('acc-mark-1');
+    await insertOutboxRecord('acc-mark-2');
+    const lease = (await createOutboxStore(url, sql).tryLease()) as OutboxLease;
+    cleanups.push(() => lease.release());
+    const first = await lease.pending(10);
+    expect(first.map((r) => r.key)).toEqual(['acc-mark-1', 'acc-mark-2']);
+    // As the relay does: the mark and the next read go out together, the read not waiting for the mark.
+    const marking = lease.markPublished(first.map((r) => r.id));
+    const next = await lease.pending(10);
+    await marking;
+    expect(next).toEqual([]);
+    await lease.release();
+  });
+
   it('should refuse to read pending records once its session is gone, while another store takes the lease', async () => {
     await insertOutboxRecord('acc-1');
     const holder = createOutboxStore(url, sql);

@@ -56,15 +56,18 @@ export function createOutboxStore(databaseUrl: string, notifications: Sql): Outb
           // If the session dropped, postgres.js reconnects to a new backend without the lock: read only on the
           // backend that took it (the lock lives exactly as long as that backend's session).
           // A connection failure says the same as a foreign backend: the session that held the lock is over.
+          // execute(): sent in call order, after a mark called just before it (see markPublished).
           const rows = await session<PendingRow[]>`
             select lease.held, o.id, o.event_id, o.topic, o.key, o.value::text as value
             from (select pg_backend_pid() = ${pid} as held) as lease
             left join lateral (
               select id, event_id, topic, key, value from outbox
               where published_at is null order by id limit ${limit}
-            ) as o on lease.held`.catch((error: unknown) => {
-            throw isDatabaseUnavailable(error) ? new LeaseLostError(error) : error;
-          });
+            ) as o on lease.held`
+            .execute()
+            .catch((error: unknown) => {
+              throw isDatabaseUnavailable(error) ? new LeaseLostError(error) : error;
+            });
           if (!rows[0]?.held) throw new LeaseLostError();
           return rows.flatMap((r) =>
             r.id === null
@@ -76,9 +79,11 @@ export function createOutboxStore(databaseUrl: string, notifications: Sql): Outb
           // Not fenced: these records are on Kafka, whoever holds the lease now. The ids go as an array literal
           // (bigints only), since the pool does not fetch array types (database.ts). The relay may mark a few ms
           // after the ack (its linger): published_at is the ack's moment, on the database's clock like created_at.
+          // execute() sends it now rather than when awaited (postgres.js starts a query on its first then): the relay
+          // sends a mark and then the next read without waiting, and the read must see these rows published.
           await session`
             update outbox set published_at = now() - ${String(Math.max(0, acknowledgedMsAgo))}::float8 * interval '1 millisecond'
-            where id = any(${`{${ids.join(',')}}`}::bigint[])`;
+            where id = any(${`{${ids.join(',')}}`}::bigint[])`.execute();
         },
         async countPending(): Promise<number> {
           const [row] = await session<{ n: bigint }[]>`select count(*) as n from outbox where published_at is null`;
