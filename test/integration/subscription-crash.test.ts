@@ -57,9 +57,12 @@ describe('a durable subscriber across a gateway crash', () => {
       new Set([...before.events, ...after.events].filter((e) => e.order.idempotencyKey.startsWith('flow-')).map((e) => e.order.id));
     await waitFor(`all 80 orders (have ${seen().size})`, () => (placed.every((id) => seen().has(id)) ? true : undefined), 90_000).catch(
       (error: unknown) => {
-        // What the restarted gateway said about the subscription, for the failure message.
-        const said = restarted.lines.filter((line) => !line.includes('"level":30,') || line.includes('subscription'));
-        throw new Error(`${String(error)}\nthe restarted gateway logged:\n${said.slice(-40).join('\n')}`);
+        // What the gateways said about the subscription and the relay (which may have been on the killed one), for the failure message.
+        const worth = (line: string) => !line.includes('"level":30,') || line.includes('subscription') || line.includes('relay');
+        throw new Error(
+          `${String(error)}\nthe restarted gateway logged:\n${restarted.lines.filter(worth).slice(-40).join('\n')}` +
+            `\nthe placing gateway logged:\n${placing.lines.filter(worth).slice(-20).join('\n')}`,
+        );
       },
     );
     expect([...seen()].sort()).toEqual([...placed].sort());
