@@ -83,7 +83,11 @@ describe('subscription limits and keep-alive', () => {
     expect(again.errors).toEqual([]);
   });
 
-  it('should close a socket whose peer stops answering pings, ending its subscriptions', async () => {
+  it('should close a socket whose peer stops answering pings, ending its subscriptions, and keep the ones that answer', async () => {
+    // Sockets are pinged in turns spread over the interval: several, so that both are in different turns.
+    const answering: Connection[] = [];
+    for (let i = 0; i < 4; i++) answering.push(open(await token({ sub: `answering-${i}`, scope: ['orders:read:all'] })));
+    for (const peer of answering) await settledOnce(peer).received(1);
     const before = await gauge('gateway_subscriptions_active');
     const connection = open(await token({ sub: 'vanishing', scope: ['orders:read:all'] }));
     await settledOnce(connection).received(1);
@@ -96,5 +100,8 @@ describe('subscription limits and keep-alive', () => {
     connection.resumeReading();
     await waitFor('the client to see its socket closed', () => (connection.closeCodes.length > 0 ? true : undefined));
     expect(connection.closeCodes[0]).toBe(1006);
+    // The answering peers went through the same pings and are still subscribed.
+    expect(answering.map((peer) => peer.closeCodes.length)).toEqual([0, 0, 0, 0]);
+    expect(await gauge('gateway_subscriptions_active')).toBe(before);
   });
 });
