@@ -36,9 +36,10 @@ export class TopicTail<T> {
   #started: Promise<void> | undefined;
   #loop: Promise<void> | undefined;
   #closed = false;
-  #signal: { promise: Promise<void>; resolve: () => void } = deferred();
+  /** Waiters for any record. */
+  #waiting: (() => void)[] = [];
   /** Waiters that only care about records with one key: woken by such a record, or by the next sweep. */
-  readonly #keyed = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  readonly #keyed = new Map<string, (() => void)[]>();
   #sinceSweep = 0;
   #sweptAt = Date.now();
 
@@ -69,18 +70,21 @@ export class TopicTail<T> {
    * records of other keys: a thousand subscribers of one account each are not woken by every other account's record.
    */
   appended(key?: string): Promise<void> {
-    if (key === undefined || this.#closed) return this.#signal.promise;
-    let waiter = this.#keyed.get(key);
-    if (!waiter) {
-      waiter = deferred();
-      this.#keyed.set(key, waiter);
-    }
-    return waiter.promise;
+    if (this.#closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      if (key === undefined) {
+        this.#waiting.push(resolve);
+        return;
+      }
+      const waiters = this.#keyed.get(key);
+      if (waiters) waiters.push(resolve);
+      else this.#keyed.set(key, [resolve]);
+    });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#notify();
+    await this.#notify();
     await this.#loop;
   }
 
@@ -114,7 +118,7 @@ export class TopicTail<T> {
           for (let at = 0; at + slice < items.length && !this.#closed; at += slice) {
             const part = items.slice(at, at + slice);
             window.append(part, (part.at(-1)?.offset ?? window.end - 1n) + 1n);
-            this.#notify();
+            await this.#notify();
             await new Promise((resolve) => setImmediate(resolve));
           }
           const rest = items.length > slice ? items.slice(Math.floor((items.length - 1) / slice) * slice) : items;
@@ -123,7 +127,7 @@ export class TopicTail<T> {
           grew ||= window.end !== before;
         }
         this.#sinceSweep += mostInOnePartition;
-        if (grew) this.#notify(keys);
+        if (grew) await this.#notify(keys);
         failures = 0;
       } catch (error) {
         if (this.#closed) break;
@@ -150,32 +154,39 @@ export class TopicTail<T> {
       );
       window.reset(window.end > mark.high ? mark.low : mark.high);
     }
-    this.#notify();
+    await this.#notify();
   }
 
-  #notify(keys?: ReadonlySet<string>): void {
-    const { resolve } = this.#signal;
-    this.#signal = deferred();
-    resolve();
+  /** Wakes the waiters the new records concern; resolves once every one of them was woken. */
+  #notify(keys?: ReadonlySet<string>): Promise<void> {
+    const woken = this.#waiting;
+    this.#waiting = [];
+    // First those with records to deliver, then those a sweep only lets move past other keys' records.
+    for (const key of keys ?? []) {
+      const waiters = this.#keyed.get(key);
+      if (waiters) woken.push(...waiters);
+      this.#keyed.delete(key);
+    }
     const sweep = keys === undefined || this.#sinceSweep * 4 >= this.#options.windowRecords || Date.now() - this.#sweptAt >= 1000;
     if (sweep) {
-      for (const waiter of this.#keyed.values()) waiter.resolve();
+      for (const waiters of this.#keyed.values()) woken.push(...waiters);
       this.#keyed.clear();
       this.#sinceSweep = 0;
       this.#sweptAt = Date.now();
-      return;
     }
-    for (const key of keys) {
-      this.#keyed.get(key)?.resolve();
-      this.#keyed.delete(key);
-    }
+    return wakeInTurns(woken);
   }
 }
 
-export function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve: () => void = () => {};
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
+/**
+ * Waiters woken in one go run their deliveries in one turn of the event loop: five thousand subscribers of one
+ * record held every socket (and every join) back for half a second. In turns, other work gets in between.
+ */
+const WAKES_PER_TURN = 256;
+
+async function wakeInTurns(waiters: readonly (() => void)[]): Promise<void> {
+  for (let at = 0; at < waiters.length; at += WAKES_PER_TURN) {
+    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const wake of waiters.slice(at, at + WAKES_PER_TURN)) wake();
+  }
 }
