@@ -163,13 +163,13 @@ export class TopicTail<T> {
     this.#waiting = [];
     // First those with records to deliver, then those a sweep only lets move past other keys' records.
     for (const key of keys ?? []) {
-      const waiters = this.#keyed.get(key);
-      if (waiters) woken.push(...waiters);
+      for (const wake of this.#keyed.get(key) ?? []) woken.push(wake);
       this.#keyed.delete(key);
     }
     const sweep = keys === undefined || this.#sinceSweep * 4 >= this.#options.windowRecords || Date.now() - this.#sweptAt >= 1000;
     if (sweep) {
-      for (const waiters of this.#keyed.values()) woken.push(...waiters);
+      // Loops, not push(...spread): a key may have more waiters than a call takes arguments.
+      for (const waiters of this.#keyed.values()) for (const wake of waiters) woken.push(wake);
       this.#keyed.clear();
       this.#sinceSweep = 0;
       this.#sweptAt = Date.now();
