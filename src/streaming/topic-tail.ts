@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import { type LogClient, type LogRecord, OffsetOutOfRangeError } from './log-client.js';
 import { PartitionWindow, type StreamItem } from './partition-window.js';
@@ -119,7 +120,7 @@ export class TopicTail<T> {
             const part = items.slice(at, at + slice);
             window.append(part, (part.at(-1)?.offset ?? window.end - 1n) + 1n);
             await this.#notify();
-            await new Promise((resolve) => setImmediate(resolve));
+            await nextTurn();
           }
           const rest = items.length > slice ? items.slice(Math.floor((items.length - 1) / slice) * slice) : items;
           mostInOnePartition = Math.max(mostInOnePartition, rest.length);
@@ -186,7 +187,7 @@ const WAKES_PER_TURN = 256;
 
 async function wakeInTurns(waiters: readonly (() => void)[]): Promise<void> {
   for (let at = 0; at < waiters.length; at += WAKES_PER_TURN) {
-    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (at > 0) await nextTurn();
     for (const wake of waiters.slice(at, at + WAKES_PER_TURN)) wake();
   }
 }

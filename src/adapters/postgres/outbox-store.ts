@@ -56,7 +56,7 @@ export function createOutboxStore(databaseUrl: string, notifications: Sql): Outb
           // If the session dropped, postgres.js reconnects to a new backend without the lock: read only on the
           // backend that took it (the lock lives exactly as long as that backend's session).
           // A connection failure says the same as a foreign backend: the session that held the lock is over.
-          // execute(): sent in call order, after a mark called just before it (see markPublished).
+          // execute(): sent in call order, as markPublished explains.
           const rows = await session<PendingRow[]>`
             select lease.held, o.id, o.event_id, o.topic, o.key, o.value::text as value
             from (select pg_backend_pid() = ${pid} as held) as lease
