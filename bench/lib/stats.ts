@@ -41,3 +41,17 @@ export function round(value: number): number {
   if (Math.abs(value) >= 100) return Math.round(value);
   return Number(value.toPrecision(3));
 }
+
+/**
+ * Response -> arrival delays of the events whose response time is known (others, from before a measurement
+ * began, are passed over). An event that arrived before its response counts as 0: the response is written after
+ * the commit, so it can lose the race.
+ */
+export function pairedDelays(respondedAt: ReadonlyMap<string, number>, arrivals: readonly (readonly [string, number])[]): number[] {
+  const delays: number[] = [];
+  for (const [id, arrivedAt] of arrivals) {
+    const responded = respondedAt.get(id);
+    if (responded !== undefined) delays.push(Math.max(0, arrivedAt - responded));
+  }
+  return delays;
+}

@@ -1,4 +1,5 @@
 import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
+import { forkBenchChild } from '../lib/bench-child.js';
 import { BENCH_SECRET, startGateway } from '../lib/child-server.js';
 import {
   KAFKA_BROKERS,
@@ -9,12 +10,13 @@ import {
   sleep,
   uniqueName,
 } from '../lib/environment.js';
+import type { ObserverAnswer, ObserverRequest } from '../lib/event-observer.js';
 import { graphqlClient, openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
 import { openLoop } from '../lib/load.js';
+import { monotonicMs } from '../lib/monotonic-clock.js';
 import type { ResultTable } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
-import { ratio, round, summarize } from '../lib/stats.js';
-import { bareConsumer, delayTracker, subscribeOrders, wsClient } from '../lib/subscribers.js';
+import { type LatencySummary, pairedDelays, ratio, round, summarize } from '../lib/stats.js';
 
 const ACCOUNTS = 64;
 /** The engine issue's comparison: with this many subscriptions, the gateway's p50 within 1.2x of a bare consumer's. */
@@ -24,7 +26,8 @@ const FAN_OUT_RATE = 200;
 /**
  * Open-loop placeOrder at fixed offered rates; for each order, the delay from its response to its event at a
  * graphql-ws subscriber of the gateway, beside a bare kafkajs consumer of the same topic in the same run. Then the
- * same with 20 subscriptions, each on a websocket of its own (in this process, not the gateway's).
+ * same with 20 subscriptions, each on a websocket of its own. The consumer and the subscriptions run in an observer
+ * process, apart from the load generator and the gateway, so that neither side's receiving is delayed by the load.
  */
 export const endToEndLatency: Scenario = {
   name: 'end-to-end-latency',
@@ -53,106 +56,90 @@ export const endToEndLatency: Scenario = {
     defer(async () => client.close());
     const accounts = await openAccounts(client, 'acc', ACCOUNTS);
 
-    const viaGateway = delayTracker();
-    const viaKafka = delayTracker();
-    /** Every tracker placeOrder responses are paired in (the fan-out step adds its subscribers'). */
-    const trackers = [viaGateway, viaKafka];
-    const ws = wsClient(gateway.url, token);
-    defer(async () => ws.dispose());
-    const stop = subscribeOrders(ws, {}, (id) => viaGateway.arrived(id));
-    defer(async () => {
-      stop();
-    });
-    const consumer = await bareConsumer(KAFKA_BROKERS, topic, `${groupPrefix}.bare`, (id) => viaKafka.arrived(id));
-    defer(() => consumer.disconnect());
-
+    progress.update('end-to-end-latency: starting the observer process');
+    const observer = await forkBenchChild<ObserverRequest, ObserverAnswer>(
+      'bench/lib/event-observer.ts',
+      'OBSERVER_SETUP',
+      { url: gateway.url, token, brokers: KAFKA_BROKERS, topic, groupId: `${groupPrefix}.bare` },
+      { type: 'close' },
+    );
+    defer(() => observer.close());
+    const received = async (): Promise<number[]> => {
+      const answer = await observer.ask({ type: 'status' });
+      return answer.type === 'status' ? answer.received : [];
+    };
+    const collect = async (): Promise<[string, number][][]> => {
+      const answer = await observer.ask({ type: 'collect' });
+      return answer.type === 'arrivals' ? answer.arrivals : [];
+    };
+    const respondedAt = new Map<string, number>();
     let sequence = 0;
     const place = async (i: number) => {
       const data = await client.call<{ placeOrder: { id: string } }>(
         PLACE_ORDER,
         orderVariables(accounts[i % ACCOUNTS]!, `e-${sequence++}`),
       );
-      for (const tracker of trackers) tracker.responded(data.placeOrder.id);
+      respondedAt.set(data.placeOrder.id, monotonicMs());
     };
-    // LATEST subscribers see only what follows their join: orders until both have seen some.
-    progress.update('end-to-end-latency: waiting for the subscriber and the consumer to join');
-    const live = await pollUntil(
-      async () => {
-        await place(sequence);
-        return viaGateway.count > 0 && viaKafka.count > 0;
-      },
-      60_000,
-      100,
-    );
-    if (!live) throw new Error('the subscriber or the bare consumer saw no event within 60 s');
-
-    const rows: Record<string, string | number | null>[] = [];
-    for (const rate of rates) {
-      viaGateway.reset();
-      viaKafka.reset();
-      const label = `end-to-end-latency: ${rate} orders/s for ${seconds}s`;
+    /** Orders until every receiver of the observer (LATEST: it sees only what follows its join) has seen one. */
+    const untilAllReceive = async (what: string) => {
+      observer.send({ type: 'reset' });
+      const live = await pollUntil(
+        async () => {
+          await place(sequence);
+          return (await received()).every((count) => count > 0);
+        },
+        60_000,
+        100,
+      );
+      if (!live) throw new Error(`${what} saw no event within 60 s`);
+    };
+    /** Offered load at `rate`, then the delays of receivers 0 (the bare consumer) and 1.. (subscriptions). */
+    const measure = async (rate: number, label: string) => {
+      respondedAt.clear();
+      observer.send({ type: 'reset' });
       const load = await openLoop(rate, seconds, place, (sent) => progress.update(`${label}, ${sent} sent`));
       if (load.errors > 0) throw new Error(`${load.errors} placeOrder calls failed, the first: ${String(load.firstError)}`);
       const expected = load.latencies.length;
-      await pollUntil(() => viaGateway.count >= expected && viaKafka.count >= expected, 30_000);
-      const response = summarize(load.latencies);
-      const achieved = round((expected / load.elapsedMs) * 1000);
-      rows.push({ rate, achieved, what: 'placeOrder response (from when it was due)', ...response });
-      const bare = summarize(viaKafka.delays());
-      const gw = summarize(viaGateway.delays());
+      await pollUntil(async () => (await received()).every((count) => count >= expected), 30_000);
+      const [bare = [], ...subscriptions] = await collect();
+      return {
+        load,
+        achieved: round((expected / load.elapsedMs) * 1000),
+        bare: summarize(pairedDelays(respondedAt, bare)),
+        gateway: summarize(subscriptions.flatMap((arrivals) => pairedDelays(respondedAt, arrivals))),
+      };
+    };
+    const overBare = (gateway: LatencySummary, bare: LatencySummary) => ({
+      vs: round(gateway.p50 - bare.p50),
+      ratio: round(ratio(gateway.p50, bare.p50)),
+    });
+
+    progress.update('end-to-end-latency: waiting for the subscriber and the consumer to join');
+    await untilAllReceive('the subscriber or the bare consumer');
+    const rows: Record<string, string | number | null>[] = [];
+    for (const rate of rates) {
+      const { load, achieved, bare, gateway: gw } = await measure(rate, `end-to-end-latency: ${rate} orders/s for ${seconds}s`);
+      rows.push({ rate, achieved, what: 'placeOrder response (from when it was due)', ...summarize(load.latencies) });
       rows.push({ rate, achieved, what: 'response -> event, bare kafkajs consumer', ...bare });
-      rows.push({
-        rate,
-        achieved,
-        what: 'response -> event, gateway graphql-ws subscriber',
-        ...gw,
-        vs: round(gw.p50 - bare.p50),
-        ratio: round(ratio(gw.p50, bare.p50)),
-      });
+      rows.push({ rate, achieved, what: 'response -> event, gateway graphql-ws subscriber', ...gw, ...overBare(gw, bare) });
       await sleep(500);
     }
 
     // 20 subscriptions, each its own websocket; every one of them must see every order.
     progress.update(`end-to-end-latency: opening ${FAN_OUT_SUBSCRIPTIONS} subscriptions`);
-    const fanOut = Array.from({ length: FAN_OUT_SUBSCRIPTIONS - 1 }, () => {
-      const tracker = delayTracker();
-      const socket = wsClient(gateway.url, token);
-      const unsubscribe = subscribeOrders(socket, {}, (id) => tracker.arrived(id));
-      defer(async () => {
-        unsubscribe();
-        await socket.dispose();
-      });
-      return tracker;
-    });
-    trackers.push(...fanOut);
-    const fanOutTrackers = [viaGateway, ...fanOut];
-    const joined = await pollUntil(
-      async () => {
-        await place(sequence);
-        return fanOut.every((t) => t.count > 0);
-      },
-      60_000,
-      100,
-    );
-    if (!joined) throw new Error(`not all ${FAN_OUT_SUBSCRIPTIONS} subscriptions saw an event within 60 s`);
-    for (const tracker of [...fanOutTrackers, viaKafka]) tracker.reset();
+    observer.send({ type: 'open', count: FAN_OUT_SUBSCRIPTIONS - 1 });
+    await untilAllReceive(`one of the ${FAN_OUT_SUBSCRIPTIONS} subscriptions`);
     const fanOutLabel = `end-to-end-latency: ${FAN_OUT_SUBSCRIPTIONS} subscriptions, ${FAN_OUT_RATE} orders/s for ${seconds}s`;
-    const fanOutLoad = await openLoop(FAN_OUT_RATE, seconds, place, (sent) => progress.update(`${fanOutLabel}, ${sent} sent`));
-    if (fanOutLoad.errors > 0) throw new Error(`${fanOutLoad.errors} placeOrder calls failed, the first: ${String(fanOutLoad.firstError)}`);
-    const fanOutExpected = fanOutLoad.latencies.length;
-    await pollUntil(() => viaKafka.count >= fanOutExpected && fanOutTrackers.every((t) => t.count >= fanOutExpected), 30_000);
-    const fanOutAchieved = round((fanOutExpected / fanOutLoad.elapsedMs) * 1000);
-    const fanOutBare = summarize(viaKafka.delays());
-    const fanOutGateway = summarize(fanOutTrackers.flatMap((t) => t.delays()));
+    const fanOut = await measure(FAN_OUT_RATE, fanOutLabel);
     const fanOutRows: Record<string, string | number | null>[] = [
-      { rate: FAN_OUT_RATE, achieved: fanOutAchieved, what: 'response -> event, bare kafkajs consumer', ...fanOutBare },
+      { rate: FAN_OUT_RATE, achieved: fanOut.achieved, what: 'response -> event, bare kafkajs consumer', ...fanOut.bare },
       {
         rate: FAN_OUT_RATE,
-        achieved: fanOutAchieved,
+        achieved: fanOut.achieved,
         what: `response -> event, all ${FAN_OUT_SUBSCRIPTIONS} gateway subscribers`,
-        ...fanOutGateway,
-        vs: round(fanOutGateway.p50 - fanOutBare.p50),
-        ratio: round(ratio(fanOutGateway.p50, fanOutBare.p50)),
+        ...fanOut.gateway,
+        ...overBare(fanOut.gateway, fanOut.bare),
       },
     ];
     const table: ResultTable = {
@@ -183,6 +170,7 @@ export const endToEndLatency: Scenario = {
       notes: [
         loadAtStart,
         loadNote('when it ended'),
+        'The bare consumer and the subscriptions run in one observer process of their own, apart from the load generator; arrivals are timed on the monotonic clock both processes share.',
         'An event that arrives before its placeOrder response counts as 0 ms (the response is written after the commit).',
         `With ${FAN_OUT_SUBSCRIPTIONS} subscriptions, the gateway's figures pool every subscriber's delay of every order (${FAN_OUT_SUBSCRIPTIONS} samples per order).`,
         'A delay sample is missing when the event did not arrive within 30 s of the last order; compare samples with the orders sent.',

@@ -1,7 +1,6 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
 import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
-import { BENCH_SECRET, ROOT, startGateway } from '../lib/child-server.js';
+import { forkBenchChild } from '../lib/bench-child.js';
+import { BENCH_SECRET, startGateway } from '../lib/child-server.js';
 import {
   KAFKA_BROKERS,
   loadNote,
@@ -23,34 +22,12 @@ import { delayTracker, subscribeOrders, wsClient } from '../lib/subscribers.js';
 
 /** Starts the swarm process and gives a typed request/answer channel to it. */
 async function startSwarm(setup: Record<string, unknown>) {
-  const child: ChildProcess = fork(join(ROOT, 'bench/lib/subscriber-swarm.ts'), [], {
-    cwd: ROOT,
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, SWARM_SETUP: JSON.stringify(setup) },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  process.once('exit', () => child.kill('SIGKILL'));
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`the subscriber swarm exited (${code})`)));
-  });
-  const send = (request: SwarmRequest) => child.send(request);
+  const child = await forkBenchChild<SwarmRequest, SwarmStatus>('bench/lib/subscriber-swarm.ts', 'SWARM_SETUP', setup, { type: 'close' });
   return {
-    pid: child.pid as number,
-    open: (count: number, since?: string) => send({ type: 'open', count, ...(since && { since }) }),
-    status: () =>
-      new Promise<SwarmStatus>((resolve) => {
-        child.once('message', (m: SwarmStatus) => resolve(m));
-        send({ type: 'status' });
-      }),
-    async close() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      send({ type: 'close' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    pid: child.pid,
+    open: (count: number, since?: string) => child.send({ type: 'open', count, ...(since && { since }) }),
+    status: () => child.ask({ type: 'status' }),
+    close: () => child.close(),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, percentile, ratio, round, summarize } from '../../bench/lib/stats.js';
+import { median, pairedDelays, percentile, ratio, round, summarize } from '../../bench/lib/stats.js';
 
 describe('benchmark statistics', () => {
   it('should take the nearest-rank percentile of sorted samples', () => {
@@ -30,5 +30,18 @@ describe('benchmark statistics', () => {
     expect(round(0.123456)).toBe(0.123);
     expect(round(12.3456)).toBe(12.3);
     expect(round(1234.5)).toBe(1235);
+  });
+
+  it('should pair arrivals with responses, pass over unknown ids and count an event before its response as 0', () => {
+    const responded = new Map([
+      ['a', 100],
+      ['b', 200],
+    ]);
+    const arrivals: [string, number][] = [
+      ['a', 102.5],
+      ['stale', 150],
+      ['b', 199],
+    ];
+    expect(pairedDelays(responded, arrivals)).toEqual([2.5, 0]);
   });
 });
