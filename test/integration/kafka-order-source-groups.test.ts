@@ -95,6 +95,22 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     expect(source.activeCount).toBe(1);
   });
 
+  it("should have a new durable group's start in Kafka once it is ready, even as a fresh source's first request", async ({ env }) => {
+    // A gateway that crashed before its first periodic commit must leave the group where its subscriber started, or
+    // the reconnect (COMMITTED) would begin at the end and miss everything in between.
+    await env.publish(ordersFor(5), { partition: 1 });
+    const source = env.source();
+    const s = subscribe(source, { caller: recon, subscriberId: 'fresh', start: { kind: 'COMMITTED' }, filter: {} });
+    await s.ready;
+    const [committed] = await env.admin.fetchOffsets({ groupId: `${env.groupPrefix}.recon.fresh`, topics: [env.topic] });
+    const ends = await env.admin.fetchTopicOffsets(env.topic);
+    const byPartition = (rows: readonly { partition: number; offset: string }[]) =>
+      Object.fromEntries(rows.map((p) => [p.partition, p.offset]).sort(([a], [b]) => Number(a) - Number(b)));
+    expect(byPartition(committed!.partitions)).toEqual(byPartition(ends));
+    expect(byPartition(ends)[1]).toBe('5');
+    await s.stop();
+  });
+
   it('should end every open subscription on close()', async ({ env }) => {
     const source = env.source();
     const subscribers = [

@@ -139,8 +139,12 @@ export function createKafkaWire(kafka: Kafka): LogClient {
   const tailCluster = createCluster(kafka);
   const sideCluster = createCluster(kafka);
   const lookupCluster = createCluster(kafka);
-  /** Group id -> its coordinator's node id: a FindCoordinator per group, not per commit. */
-  const coordinators = new Map<string, number>();
+  /**
+   * Per cluster, group id -> its coordinator's node id: a FindCoordinator per group, not per commit. Per cluster, as
+   * a node id found on one cluster may be unknown to another's metadata (a fresh process's first commit after a
+   * COMMITTED lookup failed so, and its group had no offsets until the next interval).
+   */
+  const coordinators = new Map<InternalCluster, Map<string, number>>();
   let admin: Promise<Admin> | undefined;
   let connected: Promise<void> | undefined;
   let closed = false;
@@ -230,19 +234,28 @@ export function createKafkaWire(kafka: Kafka): LogClient {
     use: (broker: InternalBroker & InternalBrokerLookups) => Promise<R>,
   ) {
     await ready();
-    const nodeId = coordinators.get(groupId);
+    let known = coordinators.get(cluster);
+    if (!known) {
+      known = new Map();
+      coordinators.set(cluster, known);
+    }
+    const nodeId = known.get(groupId);
+    // A remembered node that left this cluster's metadata: found again, as on first use (which refreshes it).
+    const remembered =
+      nodeId === undefined
+        ? undefined
+        : await (cluster.findBroker({ nodeId: String(nodeId) }) as Promise<InternalBroker & InternalBrokerLookups>).catch(() => undefined);
     let broker: InternalBroker & InternalBrokerLookups;
-    if (nodeId === undefined) {
+    if (remembered) broker = remembered;
+    else {
       broker = await cluster.findGroupCoordinator({ groupId });
-      if (coordinators.size >= COORDINATORS_REMEMBERED) coordinators.clear();
-      coordinators.set(groupId, broker.nodeId);
-    } else {
-      broker = (await cluster.findBroker({ nodeId: String(nodeId) })) as InternalBroker & InternalBrokerLookups;
+      if (known.size >= COORDINATORS_REMEMBERED) known.clear();
+      known.set(groupId, broker.nodeId);
     }
     try {
       return await use(broker);
     } catch (error) {
-      coordinators.delete(groupId);
+      known.delete(groupId);
       throw error;
     }
   }
@@ -330,7 +343,7 @@ export function createKafkaWire(kafka: Kafka): LogClient {
 
     async deleteGroups(groupIds) {
       if (groupIds.length === 0) return [];
-      for (const groupId of groupIds) coordinators.delete(groupId);
+      for (const known of coordinators.values()) for (const groupId of groupIds) known.delete(groupId);
       try {
         await (await adminClient()).deleteGroups([...groupIds]);
         return [];
