@@ -49,6 +49,8 @@ interface GroupState {
   committedAt: number;
   /** The commit (or deletion) in flight, so the next one waits for it. */
   busy: Promise<void>;
+  /** Settles once the group's start is in Kafka (durable), or its first commit was tried (ephemeral). */
+  started: Promise<void>;
 }
 
 // Loops, not spreads: the commit loop runs these for every held group every interval, thousands of them.
@@ -101,6 +103,7 @@ export class GroupOffsets {
   #timer: NodeJS.Timeout | undefined;
   #running = 0;
   #ticking = false;
+  #closed = false;
   #failures = { count: 0, loggedAt: 0 };
 
   constructor(options: GroupOffsetsOptions) {
@@ -118,10 +121,18 @@ export class GroupOffsets {
    * once), unless `held`: the group's committed offsets are these start positions already (COMMITTED found them), and
    * the commit loop re-commits them, off the subscribe path, to restart their retention clock.
    */
-  async join(groupId: string, kind: GroupKind, member: GroupMember, start: ReadonlyMap<number, bigint>, held = false): Promise<void> {
+  async join(
+    groupId: string,
+    kind: GroupKind,
+    member: GroupMember,
+    start: ReadonlyMap<number, bigint>,
+    held = false,
+    signal?: AbortSignal,
+  ): Promise<void> {
     let group = this.#groups.get(groupId);
     if (group) {
       group.members.add(member);
+      await group.started;
       return;
     }
     group = {
@@ -131,9 +142,13 @@ export class GroupOffsets {
       committed: held ? new Map(start) : undefined,
       committedAt: 0,
       busy: Promise.resolve(),
+      started: Promise.resolve(),
     };
     this.#groups.set(groupId, group);
-    if (!held) await this.#queue(group, () => this.#write(group, start));
+    if (held) return;
+    const joining = group;
+    group.started = kind === 'durable' ? this.#writeStart(joining, start, signal) : this.#queue(joining, () => this.#write(joining, start));
+    await group.started;
   }
 
   /** Removes a member; the last one out commits where it stands (durable) or deletes the group (ephemeral). */
@@ -156,6 +171,7 @@ export class GroupOffsets {
 
   /** Stops the timer; groups still held are committed (or deleted) as their members leave. */
   async close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#timer);
     this.#timer = undefined;
     await Promise.all([...this.#groups.values()].map((group) => group.busy));
@@ -191,19 +207,46 @@ export class GroupOffsets {
     }
   }
 
-  /** Runs `work` after the group's previous commit, within the concurrency bound; never rejects. */
-  #queue(group: GroupState, work: () => Promise<void>): Promise<void> {
+  /**
+   * A durable group's start positions, in Kafka before its subscription reads anything: a gateway that crashed before
+   * its first interval would otherwise leave the group without offsets, and the reconnect (COMMITTED) would begin at
+   * the end, past everything in between. Tried again while the commit fails, until the subscription is given up, the
+   * engine closes, or another commit of the group landed meanwhile.
+   */
+  async #writeStart(group: GroupState, start: ReadonlyMap<number, bigint>, signal: AbortSignal | undefined): Promise<void> {
+    for (let pauseMs = 100; !signal?.aborted && !this.#closed; pauseMs = Math.min(pauseMs * 2, 5_000)) {
+      try {
+        await this.#queue(group, () => (group.committed === undefined ? this.#write(group, start) : Promise.resolve()), true);
+        return;
+      } catch (error) {
+        this.#failed(group.id, error);
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, pauseMs);
+          signal?.addEventListener('abort', done, { once: true });
+        });
+      }
+    }
+  }
+
+  /** Runs `work` after the group's previous commit, within the concurrency bound; rejects only if `rethrow`. */
+  #queue(group: GroupState, work: () => Promise<void>, rethrow = false): Promise<void> {
     const run = group.busy.then(async () => {
       await this.#slot();
       try {
         await work();
       } catch (error) {
+        if (rethrow) throw error;
         this.#failed(group.id, error);
       } finally {
         this.#release();
       }
     });
-    group.busy = run;
+    group.busy = run.catch(() => {});
     return run;
   }
 

@@ -141,7 +141,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
       });
       active.add(subscription);
       // COMMITTED that found every partition's offset in the group: it holds them already, nothing to write first.
-      await groups.join(groupId, kind, subscription, positions, request.start.kind === 'COMMITTED' && seeks.size === 0);
+      await groups.join(groupId, kind, subscription, positions, request.start.kind === 'COMMITTED' && seeks.size === 0, signal);
       if (signal.aborted || closing) return;
       lines.debug({ groupId, start: request.start.kind, readyMs: Date.now() - begun }, 'subscription ready');
       request.onReady?.();

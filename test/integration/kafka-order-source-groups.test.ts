@@ -1,7 +1,9 @@
 import { describe, expect } from 'vitest';
+import { createKafkaWire } from '../../src/adapters/kafka/kafka-wire.js';
 import { toOrderSettledEvent } from '../../src/domain/order-event.js';
 import { encodeCursor } from '../../src/domain/subscription-cursor.js';
 import { AppError } from '../../src/errors.js';
+import type { LogClient } from '../../src/streaming/log-client.js';
 import { testKafka, waitFor } from '../support/resources.js';
 import { CURSOR_SECRET, drained, it, orderOf, ordersFor, recon, sorted, subscribe } from './kafka-order-source.fixtures.js';
 
@@ -108,6 +110,29 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
       Object.fromEntries(rows.map((p) => [p.partition, p.offset]).sort(([a], [b]) => Number(a) - Number(b)));
     expect(byPartition(committed!.partitions)).toEqual(byPartition(ends));
     expect(byPartition(ends)[1]).toBe('5');
+    await s.stop();
+  });
+
+  it("should try a durable group's first commit again until it lands, before the subscription is ready", async ({ env }) => {
+    const wire = createKafkaWire(testKafka());
+    let refused = 0;
+    // The real broker, with the first two commits failing as a dropped connection would fail them.
+    const log: LogClient = {
+      ...wire,
+      commit: async (...args) => {
+        if (refused < 2) {
+          refused++;
+          throw new Error('injected: the commit connection was lost');
+        }
+        return wire.commit(...args);
+      },
+    };
+    const source = env.source({ log });
+    const s = subscribe(source, { caller: recon, subscriberId: 'retried', start: { kind: 'LATEST' }, filter: {} });
+    await s.ready;
+    expect(refused).toBe(2);
+    const [committed] = await env.admin.fetchOffsets({ groupId: `${env.groupPrefix}.recon.retried`, topics: [env.topic] });
+    expect(committed!.partitions.map((p) => p.offset)).toEqual(['0', '0', '0']);
     await s.stop();
   });
 
