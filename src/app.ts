@@ -63,7 +63,7 @@ export interface AppOptions {
 
 /** The composition root: adapters -> use cases -> transports. Nothing connects until start(). */
 export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
-  const database = openDatabase(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
+  const database = openDatabase(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, coalesceWrites: config.DATABASE_COALESCE_WRITES });
   // The relay is built below; the signal reaches it in-process whenever it holds the lease.
   const outboxSignal = createOutboxSignal(database.sql, {
     wakeLocal: () => {

@@ -111,8 +111,11 @@ const environmentSchema = z.object({
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` (one object per line) or `pretty` (for a terminal; `npm run dev` uses it). @default json */
   LOG_FORMAT: oneOf(['json', 'pretty']).default('json'),
-  /** Largest number of outbox rows one relay send publishes. @default 500 */
+  /** Connections of the request pool; further statements are pipelined on them. @default 4 */
   DATABASE_POOL_MAX: integer(1, 500).default(4),
+  /** The request pool sends the statements of one event-loop turn in one socket write. @default true */
+  DATABASE_COALESCE_WRITES: flag.default(true),
+  /** Largest number of outbox rows one relay send publishes. @default 500 */
   RELAY_BATCH_SIZE: integer(1, 10000).default(500),
   /** Safety-net poll of the outbox when no NOTIFY arrives, and how often a standby relay tries to take over. @default 1000 */
   RELAY_POLL_MS: integer(10, 60000).default(1000),
