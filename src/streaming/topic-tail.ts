@@ -185,11 +185,14 @@ export class TopicTail<T> {
     }
     const delivered = wakeInTurns(delivering);
     if (swept.length === 0) return delivered;
+    const unfinished = [...this.#sweeping];
     const sweeping = delivered.then(() => wakeInTurns(swept));
     if (keys === undefined) return sweeping;
     this.#sweeping.add(sweeping);
     void sweeping.finally(() => this.#sweeping.delete(sweeping));
-    return delivered;
+    // A sweep from before still running: the read waits for it, so it never gets more than a sweep (a quarter window)
+    // ahead of the waiters a sweep moves, and none of them is pushed out of the window by records appended meanwhile.
+    return unfinished.length > 0 ? Promise.all([delivered, ...unfinished]).then(() => {}) : delivered;
   }
 }
 
