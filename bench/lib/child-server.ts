@@ -78,9 +78,12 @@ export async function startChildServer(script: string, env: Record<string, strin
   };
 }
 
-/** The built gateway (`node dist/main.js`, NODE_ENV=production, no rate limit, explorer off). */
-export function startGateway(env: Record<string, string>): Promise<ChildServer> {
-  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/**
+ * The built gateway (`node dist/main.js`, NODE_ENV=production, no rate limit, explorer off), with the node options of
+ * BENCH_GATEWAY_NODE_ARGS and then `extraNodeArgs`.
+ */
+export function startGateway(env: Record<string, string>, extraNodeArgs: readonly string[] = []): Promise<ChildServer> {
+  const nodeArgs = [...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), ...extraNodeArgs];
   return startChildServer(
     'dist/main.js',
     {

@@ -54,7 +54,7 @@ export const mutationThroughput: Scenario = {
     const token = await mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
 
     /** A built gateway of its own (database, topic), its accounts, and its outbox read from a connection of ours. */
-    const gatewayUnderTest = async (what: string, extraEnv: Record<string, string>) => {
+    const gatewayUnderTest = async (what: string, extraEnv: Record<string, string>, nodeArgs: readonly string[] = []) => {
       const db = await migratedScratchDatabase();
       defer(() => db.drop());
       const topic = uniqueName('bench-mutations').replaceAll('_', '-');
@@ -66,7 +66,7 @@ export const mutationThroughput: Scenario = {
         ORDERS_TOPIC: topic,
         KAFKA_GROUP_PREFIX: groupPrefix,
         ...extraEnv,
-      });
+      }, nodeArgs);
       defer(() => server.stop());
       const client = graphqlClient(server.url, { token, maxSockets: 64 });
       defer(async () => client.close());
@@ -78,11 +78,13 @@ export const mutationThroughput: Scenario = {
 
     progress.update('mutation-throughput: starting the gateway and the no-op server');
     const gateways = [await gatewayUnderTest('gateway placeOrder', {})];
-    // BENCH_GATEWAY_VARIANT="NAME=value ..." measures a second gateway with those settings in the same run.
+    // BENCH_GATEWAY_VARIANT="NAME=value --node-option ..." measures a second gateway with those settings in the same run.
     const variant = (process.env.BENCH_GATEWAY_VARIANT ?? '').split(' ').filter(Boolean);
     if (variant.length > 0) {
-      const env = Object.fromEntries(variant.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
-      gateways.push(await gatewayUnderTest(`gateway placeOrder, ${variant.join(' ')}`, env));
+      const settings = variant.filter((word) => !word.startsWith('--'));
+      const env = Object.fromEntries(settings.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+      const nodeArgs = variant.filter((word) => word.startsWith('--'));
+      gateways.push(await gatewayUnderTest(`gateway placeOrder, ${variant.join(' ')}`, env, nodeArgs));
     }
     const noop = await startChildServer('bench/baselines/noop-apollo.mjs', { NODE_ENV: 'production' });
     defer(() => noop.stop());
