@@ -24,7 +24,7 @@ import { reachabilityProbe } from './observability/reachability.js';
 import { composeRelay, type RelaySettings } from './relay/compose-relay.js';
 import { startRelayThread } from './relay/relay-thread.js';
 import type { RelayWorkerConfig } from './relay-worker.js';
-import { createDrainState, drainGuard } from './transport/drain.js';
+import { createDrainState } from './transport/drain.js';
 import { createExplorerHandler, createExplorerOffHandler, explorerAssetsExist } from './transport/explorer.js';
 import { healthRoutes, type ReadinessCheck } from './transport/health.js';
 import { createHttpServer } from './transport/http-server.js';
@@ -153,8 +153,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     logger: logger.child({ component: 'http' }),
     stopGraceMs: Math.floor(closingBudgetMs / 3),
     observer: metrics.http,
+    drain,
     routes: [
-      drainGuard(drain),
       healthRoutes(dependencies, () => shuttingDown),
       metricsRoute(metrics),
       config.EXPLORER_ENABLED

@@ -2,6 +2,7 @@
 // placeOrder resolver that returns a constant order (no token, no database, no Kafka); Express and Apollo options as
 // the gateway sets them (no ETag, Apollo's cache-control plugin off, `cache-control: no-store`). Plain JavaScript run by
 // node, like the built gateway. Logs the gateway's "listening" line so the suite starts it the same way.
+// NOOP_HTTP=node serves the POSTs as the gateway does, without Express: its own built body reader and Apollo adapter.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { ApolloServer } from '@apollo/server';
@@ -33,7 +34,7 @@ const schema = makeExecutableSchema({
 const app = express();
 app.disable('x-powered-by');
 app.set('etag', false);
-const server = createServer(app);
+const server = createServer();
 const apollo = new ApolloServer({
   schema,
   introspection: true,
@@ -52,6 +53,17 @@ const noStore = (_req, res, next) => {
   next();
 };
 app.post('/graphql', noStore, express.json({ limit: '256kb' }), expressMiddleware(apollo, { context: async () => ({}) }));
+if (process.env.NOOP_HTTP === 'node') {
+  const { serveGraphQL } = await import('../../dist/transport/apollo-http.js');
+  const { isPlainJson, readJsonBody } = await import('../../dist/transport/json-body.js');
+  server.on('request', (request, response) => {
+    if (request.method !== 'POST' || request.url !== '/graphql' || !isPlainJson(request)) return app(request, response);
+    response.setHeader('cache-control', 'no-store');
+    readJsonBody(request, 256 * 1024)
+      .then((body) => serveGraphQL(apollo, request, response, body, async () => ({})))
+      .catch(() => response.destroy());
+  });
+} else server.on('request', app);
 server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ msg: 'gateway is listening', port: server.address().port })}\n`);
 });

@@ -29,7 +29,8 @@ const ownCpuMs = () => {
 
 /**
  * placeOrder at concurrency 1, 16 and 64 through the built gateway, beside the same settlement as bare
- * postgres.js calls and a no-op mutation on the same Apollo + Express stack, all in this run and interleaved
+ * postgres.js calls and a no-op mutation on the same Apollo + Express stack (and on Apollo and node:http alone, as
+ * the gateway serves its POSTs), all in this run and interleaved
  * per concurrency. Gateway CPU per order counts from /proc until the relay has published the step's orders.
  */
 export const mutationThroughput: Scenario = {
@@ -60,13 +61,16 @@ export const mutationThroughput: Scenario = {
       const topic = uniqueName('bench-mutations').replaceAll('_', '-');
       const groupPrefix = uniqueName('bench').replaceAll('_', '-');
       defer(() => removeKafkaResources(KAFKA_BROKERS, [topic], `${groupPrefix}.`));
-      const server = await startGateway({
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS,
-        ORDERS_TOPIC: topic,
-        KAFKA_GROUP_PREFIX: groupPrefix,
-        ...extraEnv,
-      }, nodeArgs);
+      const server = await startGateway(
+        {
+          DATABASE_URL: db.url,
+          KAFKA_BROKERS,
+          ORDERS_TOPIC: topic,
+          KAFKA_GROUP_PREFIX: groupPrefix,
+          ...extraEnv,
+        },
+        nodeArgs,
+      );
       defer(() => server.stop());
       const client = graphqlClient(server.url, { token, maxSockets: 64 });
       defer(async () => client.close());
@@ -86,10 +90,16 @@ export const mutationThroughput: Scenario = {
       const nodeArgs = variant.filter((word) => word.startsWith('--'));
       gateways.push(await gatewayUnderTest(`gateway placeOrder, ${variant.join(' ')}`, env, nodeArgs));
     }
-    const noop = await startChildServer('bench/baselines/noop-apollo.mjs', { NODE_ENV: 'production' });
-    defer(() => noop.stop());
-    const noopClient = graphqlClient(noop.url, { token, maxSockets: 64 });
-    defer(async () => noopClient.close());
+    const noopServer = async (env: Record<string, string>) => {
+      const server = await startChildServer('bench/baselines/noop-apollo.mjs', { NODE_ENV: 'production', ...env });
+      defer(() => server.stop());
+      const client = graphqlClient(server.url, { token, maxSockets: 64 });
+      defer(async () => client.close());
+      return { server, client };
+    };
+    const noop = await noopServer({});
+    // The floor of what the gateway runs now: its POSTs are served without Express (http-server.ts).
+    const noopOnNodeHttp = await noopServer({ NOOP_HTTP: 'node' });
     // As many connections as the gateway's pool (20): PostgreSQL here allows 100 clients, shared with other work.
     const bare = bareSettlement(bareDb.url, 20);
     defer(() => bare.close());
@@ -122,8 +132,13 @@ export const mutationThroughput: Scenario = {
       })),
       {
         what: 'no-op mutation, same Apollo + Express stack',
-        server: noop,
-        call: (i) => noopClient.call(PLACE_ORDER, orderVariables(noopAccounts[i % ACCOUNTS]!, `n-${sequence++}`)),
+        server: noop.server,
+        call: (i) => noop.client.call(PLACE_ORDER, orderVariables(noopAccounts[i % ACCOUNTS]!, `n-${sequence++}`)),
+      },
+      {
+        what: "no-op mutation, Apollo on node:http as the gateway's POSTs",
+        server: noopOnNodeHttp.server,
+        call: (i) => noopOnNodeHttp.client.call(PLACE_ORDER, orderVariables(noopAccounts[i % ACCOUNTS]!, `m-${sequence++}`)),
       },
     ];
 

@@ -1,6 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from 'express';
 import express from 'express';
 import type { ErrorCode } from '../errors.js';
+import { sendJson } from './send-json.js';
 
 /**
  * Where a gateway stands on its way out. `draining` (from SIGTERM, for DRAIN_DELAY_MS): /readyz answers 503 and new
@@ -44,22 +46,23 @@ export const REFUSED_UPGRADE = [
 ].join('\r\n');
 
 /**
- * Mounted before every other route. While draining, each response carries `Connection: close`, so kept-alive
- * clients (and proxies) open their next connection elsewhere. Once closing, /graphql is answered with 503.
+ * What draining does to an HTTP request: each response carries `Connection: close`, so kept-alive clients (and
+ * proxies) open their next connection elsewhere; once closing, /graphql is answered with 503 here. True when answered.
  */
+export function answerIfDraining(state: DrainState, request: IncomingMessage, response: ServerResponse): boolean {
+  if (state.phase === 'serving') return false;
+  response.setHeader('Connection', 'close');
+  if (state.phase !== 'closing' || !(request.url ?? '').startsWith('/graphql')) return false;
+  response.setHeader('Retry-After', '1');
+  sendJson(response, 503, { errors: [{ message: SHUTTING_DOWN_MESSAGE, extensions: { code: SHUTTING_DOWN } }] });
+  return true;
+}
+
+/** `answerIfDraining` as a router, mounted before every other route. */
 export function drainGuard(state: DrainState): Router {
   const router = express.Router();
   router.use((request, response, next) => {
-    if (state.phase === 'serving') return next();
-    response.setHeader('Connection', 'close');
-    if (state.phase === 'closing' && request.path.startsWith('/graphql')) {
-      response
-        .status(503)
-        .setHeader('Retry-After', '1')
-        .json({ errors: [{ message: SHUTTING_DOWN_MESSAGE, extensions: { code: SHUTTING_DOWN } }] });
-      return;
-    }
-    next();
+    if (!answerIfDraining(state, request, response)) next();
   });
   return router;
 }

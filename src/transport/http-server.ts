@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { expressMiddleware } from '@as-integrations/express5';
-import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Router } from 'express';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Caller } from '../domain/caller.js';
 import { type AppError, isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
+import { serveGraphQL } from './apollo-http.js';
+import { answerIfDraining, type DrainState, drainGuard } from './drain.js';
+import { isPlainJson, readJsonBody } from './json-body.js';
 import {
   ARRIVED,
   arrivalOf,
@@ -19,10 +21,12 @@ import {
   type HttpObserver,
   operationPlugin,
   requestTimer,
+  responseTimer,
   rootFieldOfText,
   type Timed,
 } from './operation-metrics.js';
-import { assignRequestId, requestIdFrom } from './request-id.js';
+import { assignRequestIdTo, requestIdFrom } from './request-id.js';
+import { sendJson } from './send-json.js';
 
 export interface HttpServerOptions {
   schema: GraphQLSchema;
@@ -35,6 +39,8 @@ export interface HttpServerOptions {
   validationRules: ValidationRule[];
   /** Mounted before GraphQL: health, metrics, the explorer. */
   routes: Router[];
+  /** Where the gateway stands on its way out: answered before every route, GraphQL's POSTs included. */
+  drain?: DrainState;
   logger: Logger;
   /** On stop, how long in-flight requests may take before their connections are closed. @default 10000 */
   stopGraceMs?: number;
@@ -50,6 +56,10 @@ export interface HttpServer {
 }
 
 const MAX_BODY = '256kb';
+const MAX_BODY_BYTES = 256 * 1024;
+
+/** The path of GraphQL over HTTP, with or without a query string. */
+const isGraphQLPath = (url: string | undefined): boolean => url === '/graphql' || url?.startsWith('/graphql?') === true;
 
 /** The HTTP status (and Retry-After) of an error raised before any resolver ran. */
 function httpHeadOf(error: AppError): { status: number; headers?: Map<string, string> } {
@@ -58,32 +68,53 @@ function httpHeadOf(error: AppError): { status: number; headers?: Map<string, st
 }
 
 /**
- * Errors raised before GraphQL runs (the body parser's, mostly), answered in GraphQL's error shape with a contract
+ * Errors raised before GraphQL runs (reading the body, mostly), answered in GraphQL's error shape with a contract
  * code instead of Express's HTML page: an oversized body is QUERY_TOO_COMPLEX, an unreadable one GRAPHQL_PARSE_FAILED.
  */
-function requestErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, _request, response, next) => {
-    if (response.headersSent) return next(error);
-    const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
-    const reply = (httpStatus: number, code: string, message: string, extra: Record<string, string> = {}) =>
-      response.status(httpStatus).json({ errors: [{ message, extensions: { code, ...extra } }] });
-    if (type === 'entity.too.large') return reply(413, 'QUERY_TOO_COMPLEX', `the request body is over the ${MAX_BODY} limit`);
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      return reply(status, 'GRAPHQL_PARSE_FAILED', 'the request body could not be read as JSON: send a GraphQL request object');
-    }
-    const correlationId = randomUUID();
-    logger.error({ err: error, correlationId, requestId: requestIdFrom(response) }, 'internal error while reading a request');
-    return reply(500, 'INTERNAL_SERVER_ERROR', `internal error (correlation id ${correlationId})`, { correlationId });
+function answerRequestError(error: unknown, response: ServerResponse, logger: Logger): void {
+  const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
+  const reply = (httpStatus: number, code: string, message: string, extra: Record<string, string> = {}) =>
+    sendJson(response, httpStatus, { errors: [{ message, extensions: { code, ...extra } }] });
+  if (type === 'entity.too.large') {
+    // The rest of the body is not read: the connection cannot carry another request.
+    response.setHeader('connection', 'close');
+    reply(413, 'QUERY_TOO_COMPLEX', `the request body is over the ${MAX_BODY} limit`);
+    return;
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    reply(status, 'GRAPHQL_PARSE_FAILED', 'the request body could not be read as JSON: send a GraphQL request object');
+    return;
+  }
+  const correlationId = randomUUID();
+  logger.error({ err: error, correlationId, requestId: requestIdFrom(response) }, 'internal error while reading a request');
+  reply(500, 'INTERNAL_SERVER_ERROR', `internal error (correlation id ${correlationId})`, { correlationId });
+}
+
+/** One line per request, at debug level (LOG_LEVEL=debug): at info, nothing is added to each request's path. */
+function finishedLogger(logger: Logger): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    const begun = performance.now();
+    response.once('finish', () =>
+      logger.debug(
+        {
+          requestId: requestIdFrom(response),
+          method: request.method,
+          status: response.statusCode,
+          ms: Math.round(performance.now() - begun),
+        },
+        'request finished',
+      ),
+    );
   };
 }
 
-/** Apollo Server through its Express integration, on a plain node:http server the websocket server can share. */
+/** Apollo Server on a plain node:http server the websocket server can share; Express for every route but GraphQL's POSTs. */
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const app = express();
   app.disable('x-powered-by');
   // A GraphQL answer is never revalidated: hashing every body for an ETag was CPU for nothing.
   app.set('etag', false);
-  const server = createServer(app);
+  const server = createServer();
   const { observer } = options;
   // Apollo formats errors without the request's context: internal ones are logged here first, with its requestId.
   const errorListener: GraphQLRequestListener<GraphQLContext> = {
@@ -104,7 +135,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     // introspection needs it: so GET queries with a token work without Apollo's preflight header.
     csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     // The schema has no @cacheControl hints: Apollo's default cache-control plugin wrapped every field's resolver
-    // only to answer `no-store`, which noStore below sends instead.
+    // only to answer `no-store`, which beginGraphQL below sends instead.
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: options.stopGraceMs ?? 10_000 }),
       ApolloServerPluginLandingPageDisabled(),
@@ -115,69 +146,93 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
   await apollo.start();
 
-  const noStore: RequestHandler = (_request, response, next) => {
+  const timeResponse = observer ? responseTimer(observer) : () => {};
+  const logFinished = options.logger.isLevelEnabled('debug') ? finishedLogger(options.logger) : () => {};
+  /** What every GraphQL request over HTTP gets before its body is read. */
+  const beginGraphQL = (request: IncomingMessage, response: ServerResponse) => {
+    assignRequestIdTo(request, response);
+    logFinished(request, response);
     response.setHeader('cache-control', 'no-store');
-    next();
   };
-  // One line per request only at LOG_LEVEL=debug: at info, nothing is added to each request's path.
-  const logFinished: RequestHandler[] = options.logger.isLevelEnabled('debug')
-    ? [
-        (request, response, next) => {
-          const begun = performance.now();
-          response.once('finish', () =>
-            options.logger.debug(
-              {
-                requestId: requestIdFrom(response),
-                method: request.method,
-                status: response.statusCode,
-                ms: Math.round(performance.now() - begun),
-              },
-              'request finished',
-            ),
-          );
-          next();
-        },
-      ]
-    : [];
-  const graphql = [
-    assignRequestId,
-    ...logFinished,
-    noStore,
-    express.json({ limit: MAX_BODY }),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        try {
-          const caller = await options.authenticate(req.headers.authorization);
-          if (caller) options.admit(caller);
-          const requestId = requestIdFrom(res);
-          let requestLogger: Logger | undefined;
-          return {
-            caller,
-            ...options.services,
-            [ARRIVED]: arrivalOf(res),
-            // Made on first use: most requests never log.
-            get logger() {
-              requestLogger ??= options.logger.child({ requestId });
-              return requestLogger;
-            },
-          };
-        } catch (error) {
-          if (!isAppError(error)) throw error;
-          // Refused before Apollo's pipeline, which its plugins never see.
-          const { query, operationName } = { ...req.query, ...req.body };
-          observer?.operation('http', rootFieldOfText(query, operationName), error.code, elapsedSeconds(res));
-          throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: httpHeadOf(error) } });
-        }
-      },
-    }),
-  ];
-  if (observer) app.use(requestTimer(observer));
-  // POST, every mutation, goes straight to GraphQL: no route below takes a POST, and walking them cost each order.
-  app.post('/graphql', graphql);
-  for (const route of options.routes) app.use(route);
-  app.use('/graphql', graphql);
 
-  app.use(requestErrorHandler(options.logger));
+  const contextOf = async (
+    request: IncomingMessage,
+    response: ServerResponse,
+    fields: { query?: unknown; operationName?: unknown },
+  ): Promise<GraphQLContext & Timed> => {
+    try {
+      const caller = await options.authenticate(request.headers.authorization);
+      if (caller) options.admit(caller);
+      const requestId = requestIdFrom(response);
+      let requestLogger: Logger | undefined;
+      return {
+        caller,
+        ...options.services,
+        [ARRIVED]: arrivalOf(response),
+        // Made on first use: most requests never log.
+        get logger() {
+          requestLogger ??= options.logger.child({ requestId });
+          return requestLogger;
+        },
+      };
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      // Refused before Apollo's pipeline, which its plugins never see.
+      observer?.operation('http', rootFieldOfText(fields.query, fields.operationName), error.code, elapsedSeconds(response));
+      throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: httpHeadOf(error) } });
+    }
+  };
+
+  /**
+   * POST /graphql with a plain JSON body (every mutation a client sends) is served on node:http directly: through
+   * Express 5 and its body parser, the no-op mutation's CPU per call is twice what it is without them (the bench's
+   * two no-op baselines). Other requests, and POSTs with a charset to convert or a compressed body, go through Express.
+   */
+  const servePlainPost = async (request: IncomingMessage, response: ServerResponse) => {
+    timeResponse(response);
+    if (options.drain && answerIfDraining(options.drain, request, response)) return;
+    beginGraphQL(request, response);
+    let body: unknown;
+    try {
+      body = await readJsonBody(request, MAX_BODY_BYTES);
+    } catch (error) {
+      return answerRequestError(error, response, options.logger);
+    }
+    const fields = (body ?? {}) as { query?: unknown; operationName?: unknown };
+    await serveGraphQL(apollo, request, response, body, () => contextOf(request, response, fields));
+  };
+  const servedPlainPost = (request: IncomingMessage, response: ServerResponse): boolean => {
+    if (request.method !== 'POST' || !isGraphQLPath(request.url) || !isPlainJson(request)) return false;
+    servePlainPost(request, response).catch((error: unknown) => {
+      if (response.headersSent) return response.destroy();
+      answerRequestError(error, response, options.logger);
+    });
+    return true;
+  };
+
+  if (observer) app.use(requestTimer(observer));
+  if (options.drain) app.use(drainGuard(options.drain));
+  for (const route of options.routes) app.use(route);
+  app.use(
+    '/graphql',
+    (request, response, next) => {
+      beginGraphQL(request, response);
+      next();
+    },
+    express.json({ limit: MAX_BODY }),
+    (request, response, next) => {
+      const fields = { ...(request.query as object), ...(request.body as object) };
+      serveGraphQL(apollo, request, response, request.body, () => contextOf(request, response, fields)).catch(next);
+    },
+  );
+  const expressErrors: ErrorRequestHandler = (error: unknown, _request, response, next) => {
+    if (response.headersSent) return next(error);
+    answerRequestError(error, response, options.logger);
+  };
+  app.use(expressErrors);
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (!servedPlainPost(request, response)) app(request, response);
+  });
 
   return {
     server,

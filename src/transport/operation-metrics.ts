@@ -101,15 +101,23 @@ function routeOf(url: string): HttpRoute {
   return 'other';
 }
 
-/** Times every request from its arrival to its last byte written. Mount first. */
-export function requestTimer(observer: HttpObserver): RequestHandler {
+/** Starts timing a response from now (its request's arrival) to its last byte written: call it first. */
+export function responseTimer(observer: HttpObserver): (response: ServerResponse) => void {
   // One function for every response (`this` is the response): nothing is created per request.
   function finished(this: ServerResponse & Timed & { req: { originalUrl?: string; url?: string } }) {
     observer.request(routeOf(this.req.originalUrl ?? this.req.url ?? ''), this.statusCode, secondsSince(this[STARTED]));
   }
-  return (_request, response, next) => {
+  return (response) => {
     (response as Timed)[STARTED] = performance.now();
     response.on('finish', finished);
+  };
+}
+
+/** `responseTimer` as Express middleware. Mount first. */
+export function requestTimer(observer: HttpObserver): RequestHandler {
+  const time = responseTimer(observer);
+  return (_request, response, next) => {
+    time(response);
     next();
   };
 }
