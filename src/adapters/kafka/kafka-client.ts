@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { Logger } from '../../logger.js';
 import { kafkaLogCreator } from './kafka-logger.js';
+import './request-queue-fix.js';
 import type { KafkaSecurity } from './kafka-security.js';
 
 // kafkajs prints a partitioner migration warning on every producer otherwise.
