@@ -19,10 +19,11 @@ const report = (message: RelayThreadReport) => port.postMessage(message);
 const logger = pino({ level: config.logLevel, base: null, timestamp: false }, { write: (line: string) => report({ type: 'log', line }) });
 // Sends go to the starting thread with the state reports: one message per send would cost both threads under load.
 let sends = { published: [] as number[], failed: 0 };
-// The wake flag stays up from the first commit after a read until the next read: one message per read at most.
-// (Lowered on receipt instead, each commit of a busy gateway posted a message while the relay waited on Kafka.)
+// The wake flag is lowered only when the relay may go to sleep, and the first commit after that raises it and posts
+// the one wake: a busy relay gets no messages. (Lowered before every read, a busy gateway posted one per pass,
+// and lowered on receipt, one per commit while the relay waited on Kafka.)
 const relay = composeRelay(config, logger, {
-  beforeRead: () => Atomics.store(wakeFlag, WAKE_POSTED, 0),
+  armWake: () => Atomics.store(wakeFlag, WAKE_POSTED, 0),
   observer: {
     published: (records, seconds) => {
       sends.published.push(records, seconds);

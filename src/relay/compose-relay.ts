@@ -25,8 +25,8 @@ export interface RelayMetricsObserver extends RelayObserver {
 }
 
 export interface ComposeRelayOptions {
-  /** Called before each read of the outbox. */
-  beforeRead?: () => void;
+  /** Asks for wakes before the relay sleeps (OutboxRelayOptions.armWake). */
+  armWake?: () => void;
   observer?: RelayMetricsObserver;
   /** How often the oldest unpublished row's age is sampled, while this relay holds the lease. @default 1000 */
   backlogSampleMs?: number;
@@ -38,7 +38,7 @@ export interface ComposeRelayOptions {
  * connection.
  */
 export function composeRelay(settings: RelaySettings, logger: Logger, options: ComposeRelayOptions = {}): OutboxRelay {
-  const { observer, beforeRead } = options;
+  const { observer, armWake } = options;
   const notifications = openDatabase(settings.databaseUrl, { max: 1, applicationName: 'graphql-kafka-gateway relay listener' });
   const relay = createOutboxRelay({
     store: createOutboxStore(settings.databaseUrl, notifications.sql),
@@ -49,7 +49,7 @@ export function composeRelay(settings: RelaySettings, logger: Logger, options: C
     batchSize: settings.batchSize,
     pollMs: settings.pollMs,
     lingerMs: settings.lingerMs,
-    ...(beforeRead && { beforeRead }),
+    ...(armWake && { armWake }),
     ...(observer && { observer }),
   });
 

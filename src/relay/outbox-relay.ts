@@ -16,10 +16,12 @@ export interface OutboxRelayOptions {
    */
   lingerMs?: number;
   /**
-   * Called just before each read of the outbox is sent: a commit from here on may be missed by that read and needs
-   * a wake, one before it will be seen. The relay's thread uses it to post one wake per read, not one per commit.
+   * Asks for wakes before the relay goes to sleep. Called when a read found nothing, just before the relay reads
+   * once more and then sleeps: a commit from here on must call wake(), one before it is seen by that read. Reads
+   * while records keep coming do not call it, so a busy relay is never woken. Given, that extra read is made; the
+   * relay's thread posts wakes only while this stands (relay-worker.ts). Without it, every commit wakes the relay.
    */
-  beforeRead?: () => void;
+  armWake?: () => void;
   /** Longest wait between retries while Kafka fails. @default 5000 */
   maxBackoffMs?: number;
   /** Told of every send (metrics). */
@@ -56,7 +58,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollMs = options.pollMs ?? 1000;
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const lingerMs = options.lingerMs ?? 5;
-  const beforeRead = options.beforeRead ?? (() => {});
+  const { armWake } = options;
 
   let stopped = false;
   let lease: OutboxLease | null = null;
@@ -137,9 +139,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     // The read that went out with the last mark, on the same connection (so it runs after the mark).
     let next: Promise<PendingRecord[]> | null = null;
     let readSentAt = 0;
+    // Whether armWake was called since the last read that found records.
+    let armed = false;
     const sendRead = (held: OutboxLease) => {
       woken = false;
-      beforeRead();
       readSentAt = performance.now();
       return held.pending(batchSize);
     };
@@ -153,9 +156,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       next = null;
       if (batch === false) continue;
       if (batch.length === 0) {
+        if (armWake && !armed) {
+          armed = true;
+          armWake();
+          continue;
+        }
         await sleep(pollMs);
+        // Armed again before the next sleep: the wake that ended this one may be a commit the last reads already
+        // published (its caller learnt of the commit after the relay read the row), and it used up the arming.
+        armed = false;
         continue;
       }
+      armed = false;
       const sentAt = performance.now();
       try {
         await publisher.publish(batch);

@@ -77,4 +77,57 @@ describe.each(['true', 'false'])('the outbox relay with a linger, RELAY_THREAD=%
     expect(new Set(events.map((e) => e?.order.id))).toEqual(new Set(orderIds));
     expect(new Set(events.map((e) => e?.eventId))).toEqual(new Set(rows.map((r) => r.event_id)));
   });
+
+  it('should publish each of several lone orders after a burst on its own commit, once the relay has gone idle', async () => {
+    const account = uniqueName('after');
+    await openFundedAccount(url, admin, account, 1000n);
+    for (let i = 0; i < 5; i++) {
+      const placed = await graphql(url, PLACE, { input: orderInput(account, 10, `after-${i}`) }, admin);
+      expect(placed.errors).toBeUndefined();
+      // The poll is a minute away: only the commit's wake publishes it within waitFor's deadline.
+      await waitFor(`lone order ${i} to be marked published`, async () => {
+        const found = await outboxOf([account]);
+        return found.length === i + 1 && found.every((r) => r.published) ? true : undefined;
+      });
+    }
+  });
+});
+
+// The relay's thread asks for wakes only when it may go to sleep (outbox-relay.ts, armWake): under sustained load,
+// with busy and idle moments, every order must still go out without the poll. (The late wake of a commit the relay
+// had already published, which once left it asleep, is pinned by test/unit/outbox-relay-wakes.test.ts.)
+describe('the outbox relay on its thread under sustained load, with no poll to fall back on', () => {
+  const cleanups = cleanupList();
+  afterAll(() => cleanups.run());
+
+  it('should publish every order of 16 callers placing orders for 3 s, each exactly once', async () => {
+    const env = await testGatewayEnv(cleanups, 'sustained', { RELAY_POLL_MS: '60000' });
+    const gateway = await startInProcessGateway(env);
+    cleanups.push(gateway.stop);
+    const admin = await adminToken();
+    const sql = postgres(env.DATABASE_URL, { max: 1, onnotice: () => {} });
+    cleanups.push(() => sql.end());
+    const accounts = Array.from({ length: 8 }, (_, i) => uniqueName(`sustained${i}`));
+    for (const account of accounts) await openFundedAccount(gateway.url, admin, account, 1_000_000n);
+
+    const placed: string[] = [];
+    const until = Date.now() + 3000;
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, caller) => {
+        for (let i = 0; Date.now() < until; i++) {
+          const result = await graphql(gateway.url, PLACE, { input: orderInput(accounts[caller % 8]!, 1, `s-${caller}-${i}`) }, admin);
+          placed.push(result.data?.placeOrder.id as string);
+        }
+      }),
+    );
+    expect(placed.every(Boolean)).toBe(true);
+
+    await waitFor('every order to be marked published', async () => {
+      const [row] = await sql<{ unpublished: number }[]>`select count(*)::int as unpublished from outbox where published_at is null`;
+      return row?.unpublished === 0 ? true : undefined;
+    });
+    const records = await readTopic(env.ORDERS_TOPIC, placed.length, { settleMs: 500 });
+    expect(records).toHaveLength(placed.length);
+    expect(new Set(records.map((r) => parseOrderSettledEvent(r.value)?.order.id))).toEqual(new Set(placed));
+  });
 });
