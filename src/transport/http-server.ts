@@ -20,7 +20,6 @@ import {
   elapsedSeconds,
   type HttpObserver,
   operationPlugin,
-  requestTimer,
   responseTimer,
   rootFieldOfText,
   type Timed,
@@ -55,7 +54,6 @@ export interface HttpServer {
   stop(): Promise<void>;
 }
 
-const MAX_BODY = '256kb';
 const MAX_BODY_BYTES = 256 * 1024;
 
 /** The path of GraphQL over HTTP, with or without a query string. */
@@ -78,7 +76,7 @@ function answerRequestError(error: unknown, response: ServerResponse, logger: Lo
   if (type === 'entity.too.large') {
     // The rest of the body is not read: the connection cannot carry another request.
     response.setHeader('connection', 'close');
-    reply(413, 'QUERY_TOO_COMPLEX', `the request body is over the ${MAX_BODY} limit`);
+    reply(413, 'QUERY_TOO_COMPLEX', `the request body is over the ${MAX_BODY_BYTES / 1024} KiB limit`);
     return;
   }
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -210,7 +208,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     return true;
   };
 
-  if (observer) app.use(requestTimer(observer));
+  app.use((_request, response, next) => {
+    timeResponse(response);
+    next();
+  });
   if (options.drain) app.use(drainGuard(options.drain));
   for (const route of options.routes) app.use(route);
   app.use(
@@ -219,7 +220,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       beginGraphQL(request, response);
       next();
     },
-    express.json({ limit: MAX_BODY }),
+    express.json({ limit: MAX_BODY_BYTES }),
     (request, response, next) => {
       const fields = { ...(request.query as object), ...(request.body as object) };
       serveGraphQL(apollo, request, response, request.body, () => contextOf(request, response, fields)).catch(next);

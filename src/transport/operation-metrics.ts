@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
 import type { ApolloServerPlugin, BaseContext, GraphQLRequestListener } from '@apollo/server';
-import type { RequestHandler } from 'express';
 import { type GraphQLFormattedError, type GraphQLSchema, getOperationAST, Kind, type OperationDefinitionNode, parse } from 'graphql';
 
 /**
@@ -110,15 +109,6 @@ export function responseTimer(observer: HttpObserver): (response: ServerResponse
   return (response) => {
     (response as Timed)[STARTED] = performance.now();
     response.on('finish', finished);
-  };
-}
-
-/** `responseTimer` as Express middleware. Mount first. */
-export function requestTimer(observer: HttpObserver): RequestHandler {
-  const time = responseTimer(observer);
-  return (_request, response, next) => {
-    time(response);
-    next();
   };
 }
 

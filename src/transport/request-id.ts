@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
 
 /** What an incoming `x-request-id` may be to be kept: a token of up to 128 characters, nothing to escape in a log. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:/=+-]{1,128}$/;
@@ -20,12 +19,6 @@ export function assignRequestIdTo(request: IncomingMessage, response: ServerResp
   response.setHeader('x-request-id', requestId);
   return requestId;
 }
-
-/** `assignRequestIdTo` as Express middleware. */
-export const assignRequestId: RequestHandler = (request, response, next) => {
-  assignRequestIdTo(request, response);
-  next();
-};
 
 /** The id `assignRequestIdTo` gave the request; undefined on routes it does not run on. */
 export const requestIdFrom = (response: ServerResponse): string | undefined => (response as WithRequestId)[REQUEST_ID];
