@@ -9,7 +9,7 @@
  *   ... --delete-topic                        delete the topic and the systems' groups at the end (tests)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
@@ -344,7 +344,20 @@ async function untilCaughtUp(
     await sleep(250);
   }
   note('gave up waiting for every system to catch up');
+  for (const row of rows().rows.filter((r) => r.missing > 0)) {
+    note(`${row.name} has ${row.distinct}/${row.expected} (lag ${row.lag ?? 'unknown'}); the end of its log:`);
+    for (const line of logTail(join(stateDir, row.name, 'process.log'), 15)) note(`  ${line}`);
+  }
+  note("the gateway's last warnings and errors:");
+  for (const line of logTail(join(stateDir, 'gateway.log'), 2000)
+    .filter((l) => /"level":(4|5|6)\d/.test(l))
+    .slice(-10))
+    note(`  ${line}`);
   return false;
+}
+
+function logTail(path: string, lines: number): string[] {
+  return existsSync(path) ? readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines) : ['(no log)'];
 }
 
 async function settledInDatabase(url: string, accounts: string[]): Promise<{ id: string; product: string }[]> {
