@@ -2,9 +2,9 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { SettledEvent } from './settled-event.js';
 
-const ORDER_SETTLED = `subscription($filter: OrderFilter, $subscriberId: String, $start: StartFrom) {
-  orderSettled(filter: $filter, subscriberId: $subscriberId, start: $start) {
-    eventId partition offset
+const ORDER_SETTLED = `subscription($filter: OrderFilter, $subscriberId: String, $start: StartFrom, $afterCursor: String) {
+  orderSettled(filter: $filter, subscriberId: $subscriberId, start: $start, afterCursor: $afterCursor) {
+    eventId partition offset cursor
     order { id accountId amount currency product reference settledAt }
   }
 }`;
@@ -15,12 +15,23 @@ export interface DurableSubscriptionOptions {
   token: string;
   subscriberId: string;
   filter?: Record<string, unknown>;
-  /** EARLIEST for a system with no state yet (it wants the whole history), COMMITTED afterwards. */
-  start: () => 'EARLIEST' | 'COMMITTED';
+  /** Where the next (re)subscription starts: asked again each time. */
+  resumeFrom: () => ResumeFrom;
+  /** The gateway refused the cursor resumeFrom gave (signed by another gateway secret, or for another topic). */
+  onCursorRefused: () => void;
   /** Applies one event; the gateway commits its offset once it was written to the socket. */
   onEvent: (event: SettledEvent) => void;
   log: (line: string) => void;
 }
+
+export type ResumeFrom = { start: 'EARLIEST' | 'COMMITTED' } | { afterCursor: string };
+
+interface GraphQLErrorLike {
+  extensions?: { code?: unknown; field?: unknown };
+}
+
+const refusesCursor = (errors: readonly GraphQLErrorLike[]) =>
+  errors.some((e) => e.extensions?.code === 'BAD_USER_INPUT' && e.extensions.field === 'afterCursor');
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -44,16 +55,20 @@ export function runDurableSubscription(options: DurableSubscriptionOptions): () 
   const loop = (async () => {
     let failures = 0;
     while (!stopped) {
-      const variables = { subscriberId: options.subscriberId, start: options.start(), ...(options.filter && { filter: options.filter }) };
-      options.log(`subscribing as ${options.subscriberId} from ${variables.start}`);
+      const from = options.resumeFrom();
+      const variables = { subscriberId: options.subscriberId, ...from, ...(options.filter && { filter: options.filter }) };
+      options.log(`subscribing as ${options.subscriberId} from ${'start' in from ? from.start : 'its last cursor'}`);
       try {
         for await (const result of client.iterate<{ orderSettled: SettledEvent }>({ query: ORDER_SETTLED, variables })) {
-          if (result.errors) throw new Error(JSON.stringify(result.errors));
+          if (result.errors) throw result.errors;
           if (result.data?.orderSettled) options.onEvent(result.data.orderSettled);
           failures = 0;
         }
       } catch (error) {
-        if (!stopped) options.log(`subscription ended: ${error instanceof Error ? error.message : String(error)}`);
+        // graphql-ws rejects with the errors of an `error` message; a result with errors is rethrown above as its list.
+        const errors = Array.isArray(error) ? (error as GraphQLErrorLike[]) : [];
+        if ('afterCursor' in from && refusesCursor(errors)) options.onCursorRefused();
+        if (!stopped) options.log(`subscription ended: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
       }
       if (!stopped) await sleep(Math.min(200 * 2 ** failures++, 3000));
     }

@@ -13,6 +13,8 @@ export interface SettledEvent {
   eventId: string;
   partition: number;
   offset: string;
+  /** Resume token: `afterCursor` with it resumes right after this event, with nothing skipped. */
+  cursor: string;
   order: SettledOrder;
 }
 

@@ -14,15 +14,8 @@ export interface SubscribedSystem<F> {
   apply: (figure: F, event: SettledEvent) => void;
 }
 
-export type SystemState<F> = Applied & { figure: F; firstAppliedAt?: string };
-
-/**
- * The gateway commits a durable group's offsets about once a second, and COMMITTED on a group
- * without offsets means LATEST: a system killed right after its first events would skip what
- * came between. Until its first event is well past that interval it asks for EARLIEST (the
- * eventIds it saved drop the repeats), afterwards for COMMITTED.
- */
-const COMMITTED_AFTER_MS = 10_000;
+/** `cursor`: of the last event applied, saved with it, so a restart resumes right after what this system has. */
+export type SystemState<F> = Applied & { figure: F; cursor?: string };
 
 /**
  * Runs a downstream system on the gateway: applies each event once (by eventId) and
@@ -40,17 +33,25 @@ export function runSubscribedSystem<F>(system: SubscribedSystem<F>) {
     token: env.token,
     subscriberId: system.subscriberId,
     ...(system.filter && { filter: system.filter }),
-    // A system with no state wants the history; one with state resumes at its group's offsets.
-    start: () =>
-      state.firstAppliedAt !== undefined && Date.now() - Date.parse(state.firstAppliedAt) > COMMITTED_AFTER_MS ? 'COMMITTED' : 'EARLIEST',
+    // The gateway commits the group's offsets once an event is written to the socket, so events still in this
+    // process's socket buffer when it crashes are behind the group's offsets: resuming after its own saved cursor
+    // loses none of them. COMMITTED only when the cursor was refused (e.g. a gateway with another secret).
+    resumeFrom: () =>
+      state.cursor !== undefined
+        ? { afterCursor: state.cursor }
+        : { start: Object.keys(state.applied).length > 0 ? 'COMMITTED' : 'EARLIEST' },
+    onCursorRefused: () => {
+      log("the gateway refused the saved cursor; resuming from the group's committed offsets");
+      delete state.cursor;
+    },
     onEvent: (event) => {
       state.delivered += 1;
       state.lastEventAt = new Date().toISOString();
       if (!(event.eventId in state.applied)) {
         system.apply(state.figure, event);
         state.applied[event.eventId] = event.order.id;
-        state.firstAppliedAt ??= new Date().toISOString();
       }
+      state.cursor = event.cursor;
       file.save(state);
     },
     log,

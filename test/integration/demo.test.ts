@@ -67,7 +67,7 @@ describe('npm run demo, headless', () => {
         '--import',
         'tsx',
         'scripts/demo/demo.ts',
-        // recon is killed early (it restarts from EARLIEST), topup late (from its group's COMMITTED offsets).
+        // recon is killed early, topup late; each resumes after the cursor it saved with its last event.
         ...['--json', '--seconds', '16', '--rate', '6', '--kill', 'recon@4', '--kill', 'topup@12', '--pause-kafka', '6:3'],
         ...['--kafka-port', String(PRIVATE_KAFKA_PORT), '--state-dir', stateDir, '--catch-up-seconds', '60', '--delete-topic'],
       ],
@@ -124,6 +124,15 @@ describe('npm run demo, headless', () => {
     expect(topUps.length).toBeLessThan(settled.length);
     expect(summary.generator.refused).toBeGreaterThan(0);
     expect([...summary.database.settledIds].sort()).toEqual(settled);
+
+    // Each killed system came back after its own cursor (COMMITTED could skip what was in its socket buffer).
+    for (const system of ['recon', 'topup'] as const) {
+      const log = readFileSync(join(stateDir, system, 'process.log'), 'utf8');
+      const starts = [...log.matchAll(/subscribing as demo from (.+)/g)].map((m) => m[1]);
+      expect(starts[0], system).toBe('EARLIEST');
+      expect(starts.length, system).toBeGreaterThan(1);
+      expect(new Set(starts.slice(1)), system).toEqual(new Set(['its last cursor']));
+    }
 
     // Exactly once after deduplication: one distinct event per settled order, none missing, none extra.
     for (const system of ['recon', 'clearing', 'analytics'] as const) {
