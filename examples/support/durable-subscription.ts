@@ -68,7 +68,10 @@ export function runDurableSubscription(options: DurableSubscriptionOptions): () 
         // graphql-ws rejects with the errors of an `error` message; a result with errors is rethrown above as its list.
         const errors = Array.isArray(error) ? (error as GraphQLErrorLike[]) : [];
         if ('afterCursor' in from && refusesCursor(errors)) options.onCursorRefused();
-        if (!stopped) options.log(`subscription ended: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
+        if (!stopped)
+          options.log(
+            `subscription ended: ${errors.length > 0 ? JSON.stringify(errors) : error instanceof Error ? error.message : String(error)}`,
+          );
       }
       if (!stopped) await sleep(Math.min(200 * 2 ** failures++, 3000));
     }

@@ -9,7 +9,7 @@
  *   ... --delete-topic                        delete the topic and the systems' groups at the end (tests)
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
@@ -87,7 +87,7 @@ async function main(): Promise<number> {
   const startedPids: number[] = [];
   const brokerPid = broker.pid();
   if (brokerPid !== undefined) startedPids.push(brokerPid);
-  const secret = randomBytes(32).toString('hex');
+  const secret = demoSecret();
   const env = { KAFKA_BROKERS: brokers.join(','), ORDERS_TOPIC: topic, KAFKA_GROUP_PREFIX: groupPrefix };
   const systems: SystemProcess[] = [];
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
@@ -354,6 +354,18 @@ async function untilCaughtUp(
     .slice(-10))
     note(`  ${line}`);
   return false;
+}
+
+/**
+ * The demo gateway's AUTH_JWT_SECRET, kept beside the systems' state: a deployment's secret outlives a restart, and
+ * so do the cursors the systems saved (signed with a key derived from it).
+ */
+function demoSecret(): string {
+  const file = join(stateDir, 'gateway-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
 function logTail(path: string, lines: number): string[] {
