@@ -125,13 +125,15 @@ describe('npm run demo, headless', () => {
     expect(summary.generator.refused).toBeGreaterThan(0);
     expect([...summary.database.settledIds].sort()).toEqual(settled);
 
-    // Each killed system came back after its own cursor (COMMITTED could skip what was in its socket buffer).
+    // A killed system comes back after its own cursor (COMMITTED could skip what was in its socket buffer), or from
+    // EARLIEST when it had applied nothing yet; topup, killed at 12 s, has events by then.
     for (const system of ['recon', 'topup'] as const) {
       const log = readFileSync(join(stateDir, system, 'process.log'), 'utf8');
       const starts = [...log.matchAll(/subscribing as demo from (.+)/g)].map((m) => m[1]);
       expect(starts[0], system).toBe('EARLIEST');
       expect(starts.length, system).toBeGreaterThan(1);
-      expect(new Set(starts.slice(1)), system).toEqual(new Set(['its last cursor']));
+      expect(starts, system).not.toContain('COMMITTED');
+      if (system === 'topup') expect(starts.slice(1), system).toContain('its last cursor');
     }
 
     // Exactly once after deduplication: one distinct event per settled order, none missing, none extra.
