@@ -15,8 +15,9 @@ import postgres from 'postgres';
 import { type GatewayGroup, parseGatewayCount, startGatewayGroup } from './dev-gateways.js';
 import { devSecretFile, ensureDevSecret } from './dev-secret.js';
 import { ensureExplorerBuilt } from './explorer-build.js';
+import { printFailure, runScript, ScriptFailure, withoutVerbose } from './fail-in-one-line.js';
 import { brokerAnswers } from './kafka/broker-answers.js';
-import { EmbeddedPostgresError, localPostgres } from './local-postgres.js';
+import { localPostgres } from './local-postgres.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const kafkaScript = fileURLToPath(new URL('./kafka/kafka.sh', import.meta.url));
@@ -31,7 +32,8 @@ function shown(url: string): string {
 }
 
 async function ensureDatabase(url: string): Promise<void> {
-  if (!URL.canParse(url)) throw new Error('DATABASE_URL is not a URL: use postgres://user[:password]@host:port/database, or unset it');
+  if (!URL.canParse(url))
+    throw new ScriptFailure('DATABASE_URL is not a URL: use postgres://user[:password]@host:port/database, or unset it');
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
   const admin = new URL(url);
@@ -44,7 +46,7 @@ async function ensureDatabase(url: string): Promise<void> {
       say(`created database ${name}`);
     }
   } catch (error) {
-    throw new Error(
+    throw new ScriptFailure(
       `could not check or create the database of ${shown(url)}: ${(error as Error).message}; check DATABASE_URL, or unset it to use a local or the embedded PostgreSQL`,
     );
   } finally {
@@ -75,7 +77,7 @@ async function ensureKafka(starting: (port: number) => void): Promise<void> {
     try {
       execFileSync('bash', [kafkaScript, 'start', String(only.port)], { stdio: 'inherit' });
     } catch {
-      throw new Error(`the local Kafka broker did not start (the line above says why); or set KAFKA_BROKERS to a running broker`);
+      throw new ScriptFailure(`the local Kafka broker did not start (the line above says why); or set KAFKA_BROKERS to a running broker`);
     }
     return;
   }
@@ -91,7 +93,7 @@ async function ensureKafka(starting: (port: number) => void): Promise<void> {
 function balancerPort(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 4000;
   const port = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(port >= 0 && port <= 65535)) throw new Error(`PORT must be a port number from 0 to 65535 (got "${raw}")`);
+  if (!(port >= 0 && port <= 65535)) throw new ScriptFailure(`PORT must be a port number from 0 to 65535 (got "${raw}")`);
   return port;
 }
 
@@ -99,7 +101,7 @@ function balancerPort(raw: string | undefined): number {
 class Interrupted extends Error {}
 
 async function main(): Promise<number> {
-  const gatewayCount = parseGatewayCount(process.argv.slice(2));
+  const gatewayCount = parseGatewayCount(withoutVerbose(process.argv.slice(2)));
   if (gatewayCount instanceof Error) {
     process.stderr.write(`dev: ${gatewayCount.message}\n`);
     return 2;
@@ -190,8 +192,7 @@ async function main(): Promise<number> {
     if (error instanceof Interrupted || interrupted) {
       code = 130;
     } else {
-      const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(`dev: ${error instanceof EmbeddedPostgresError ? `database: ${message}` : message}\n`);
+      printFailure('dev', error);
       code = 1;
     }
   }
@@ -199,17 +200,11 @@ async function main(): Promise<number> {
     try {
       await stop();
     } catch (error) {
-      process.stderr.write(`dev: ${error instanceof Error ? error.message : String(error)}\n`);
+      printFailure('dev', error);
       code ||= 1;
     }
   }
   return code;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`dev: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runScript('dev', main);

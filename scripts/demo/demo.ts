@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
+import { runScript } from '../fail-in-one-line.js';
 import { localPostgres } from '../local-postgres.js';
 import { LagWatch, type Observed, observe } from './observe.js';
 import { OPENING_DEPOSIT, orderGenerator } from './order-generator.js';
@@ -21,25 +22,35 @@ import { deleteTopicAndGroups, ensureBroker, ensureDatabase, root, sleep, startG
 import { SYSTEM_NAMES, type SystemName, type SystemProcess, systemProcess } from './systems.js';
 import { type Frame, renderFrame, renderLine, type SystemRow } from './view.js';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    rate: { type: 'string', default: '5' },
-    kill: { type: 'string', multiple: true, default: [] },
-    'pause-kafka': { type: 'string', multiple: true, default: [] },
-    'kafka-port': { type: 'string' },
-    'state-dir': { type: 'string', default: '.cache/examples' },
-    'catch-up-seconds': { type: 'string', default: '60' },
-    /** Delete the topic and the systems' consumer groups before stopping (for tests). */
-    'delete-topic': { type: 'boolean', default: false },
-  },
-});
-
 const fail = (line: string): never => {
   process.stderr.write(`demo: ${line}\n`);
   process.exit(2);
 };
+
+/** The command line; a mistake in it ends the demo with one line. */
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        seconds: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        rate: { type: 'string', default: '5' },
+        kill: { type: 'string', multiple: true, default: [] },
+        'pause-kafka': { type: 'string', multiple: true, default: [] },
+        'kafka-port': { type: 'string' },
+        'state-dir': { type: 'string', default: '.cache/examples' },
+        'catch-up-seconds': { type: 'string', default: '60' },
+        /** Delete the topic and the systems' consumer groups before stopping (for tests). */
+        'delete-topic': { type: 'boolean', default: false },
+        /** Stack traces with the one-line failure (scripts/fail-in-one-line.ts reads it). */
+        verbose: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    return fail(`${(error as Error).message}; see the top of scripts/demo/demo.ts for the options`);
+  }
+}
+const { values } = parseOptions();
 const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
 if (seconds !== undefined && !(seconds > 0)) fail('--seconds must be a positive number');
 if (values.json && seconds === undefined) fail('--json needs --seconds');
@@ -381,10 +392,4 @@ async function settledInDatabase(url: string, accounts: string[]): Promise<{ id:
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runScript('demo', main);
