@@ -52,15 +52,18 @@ function redactedUrl(value: string): string {
   return '(not shown: it may hold a password)';
 }
 
-/** Every environment variable the gateway reads, with its default. README's configuration table mirrors this. */
+/**
+ * Every environment variable the gateway reads. Each key's TSDoc (its meaning, then `@default`) becomes a row of the
+ * configuration table in docs/operations.md (`npm run docs:config`; `npm run lint` fails when they disagree).
+ */
 const environmentSchema = z.object({
   /** `development` generates a JWT secret and prints a token; `production` masks error details. */
   NODE_ENV: oneOf(['development', 'production', 'test']).default('production'),
-  /** @default 4000 */
+  /** TCP port of HTTP and websockets. @default 4000 */
   PORT: integer(0, 65535).default(4000),
-  /** @default 127.0.0.1 */
+  /** Address to listen on (`0.0.0.0` in the container image). @default 127.0.0.1 */
   HOST: z.string().refine(isHost, { error: 'must be a host name or an IP address, without a port' }).default('127.0.0.1'),
-  /** @default postgres://postgres@127.0.0.1:5432/graphql_kafka_gateway */
+  /** PostgreSQL connection string. @default postgres://postgres@127.0.0.1:5432/graphql_kafka_gateway */
   DATABASE_URL: z
     .string()
     .refine(isPostgresUrl, { error: 'must be a postgres://user@host:port/database connection string' })
@@ -78,14 +81,14 @@ const environmentSchema = z.object({
       error: 'must be a comma-separated list of host:port (port 1-65535)',
     })
     .default(['127.0.0.1:9092']),
-  /** @default orders.settled */
+  /** Topic of settled orders. @default orders.settled */
   ORDERS_TOPIC: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, { error: 'must be a valid Kafka topic name' })
     .default('orders.settled'),
   /** Partitions of the orders topic when the gateway creates it; an existing topic is left as it is. @default 6 */
   ORDERS_TOPIC_PARTITIONS: integer(1, 1000).default(6),
-  /** @default gql */
+  /** Prefix of every consumer group the gateway creates. @default gql */
   KAFKA_GROUP_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 of [A-Za-z0-9_-]' })
@@ -96,12 +99,15 @@ const environmentSchema = z.object({
   KAFKA_SSL_CA_FILE: z.string().optional(),
   /** PEM client certificate and its key, for brokers that require mutual TLS (both or neither). Need KAFKA_SSL. */
   KAFKA_SSL_CERT_FILE: z.string().optional(),
+  /** PEM private key of KAFKA_SSL_CERT_FILE's certificate. */
   KAFKA_SSL_KEY_FILE: z.string().optional(),
   /** Check the brokers' certificates and host names; false only for a test cluster. @default true */
   KAFKA_SSL_REJECT_UNAUTHORIZED: flag.default(true),
   /** SASL authentication; needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. */
   KAFKA_SASL_MECHANISM: oneOf(['scram-sha-256', 'scram-sha-512', 'plain']).optional(),
+  /** SASL user name; needs KAFKA_SASL_MECHANISM. */
   KAFKA_SASL_USERNAME: z.string().optional(),
+  /** SASL password; needs KAFKA_SASL_MECHANISM; never printed. */
   KAFKA_SASL_PASSWORD: z.string().optional(),
   /** HS256 secret for access tokens (and, derived from it, subscription cursors). Required outside development. */
   AUTH_JWT_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
