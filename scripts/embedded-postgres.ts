@@ -7,12 +7,18 @@
  * class registers exit and uncaught-exception hooks when it is imported, and keeps the server in
  * our process group, where a terminal's Ctrl-C stops it before the gateway has closed its
  * connections. pg_ctl starts the server in a session of its own; we stop it, last.
+ *
+ * As root, the programs run as user `postgres` (PostgreSQL refuses root), from a copy that user can
+ * read (scripts/postgres-binaries.ts), with the server's state under the clone when that user can
+ * reach it there, or else in a directory of the clone's own beside that copy.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { portAnswers } from './port-answers.js';
+import { inCopy, nativeDirOf, PostgresBinariesError, readableCopy, sharedCacheDir } from './postgres-binaries.js';
 
 /**
  * Runs a program to its end in a process group of its own (detached): a Ctrl-C meant for `npm run dev`
@@ -55,6 +61,8 @@ export interface EmbeddedPostgres {
   readonly port: number;
   /** The postmaster's process id. */
   readonly pid: number;
+  /** The server's data directory: under `baseDir`, or, as root when user postgres cannot reach `baseDir`, in the shared cache. */
+  readonly dataDir: string;
   /** How this run came to have the server: started, adopted from a run that died, or shared with a live run. */
   readonly how: 'started' | 'adopted' | 'shared';
   /** Stops the server if this run owns it (started or adopted), and waits until it is gone; a shared one is left running. */
@@ -79,6 +87,47 @@ async function binaries(): Promise<Binaries> {
       `no PostgreSQL binaries for ${platform()}-${arch()} (${name} is not installed): run \`npm ci\`, or set DATABASE_URL to a server of yours`,
     );
   }
+}
+
+/** As root: the same programs, copied where user postgres can read them. */
+function readableBinaries(bin: Binaries, say: (line: string) => void): Binaries {
+  const { nativeDir, version } = nativeDirOf(bin.postgres);
+  try {
+    const copy = readableCopy(nativeDir, version, say);
+    return {
+      initdb: inCopy(nativeDir, copy, bin.initdb),
+      pg_ctl: inCopy(nativeDir, copy, bin.pg_ctl),
+      postgres: inCopy(nativeDir, copy, bin.postgres),
+    };
+  } catch (error) {
+    if (error instanceof PostgresBinariesError) throw new EmbeddedPostgresError(error.message);
+    throw error;
+  }
+}
+
+const reachable = (path: string, flag: '-x' | '-w', user: { uid: number; gid: number }): Promise<boolean> =>
+  run('test', [flag, path], user).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Where the server keeps its data, log and owner file: `baseDir` itself, unless we are root and user
+ * postgres cannot reach it (a clone under a private directory); then a directory of that clone's own,
+ * named after `baseDir`'s path, in the shared cache.
+ */
+async function stateDirFor(baseDir: string, user: { uid: number; gid: number } | undefined): Promise<string> {
+  mkdirSync(baseDir, { recursive: true });
+  if (!user) return baseDir;
+  chownSync(baseDir, user.uid, user.gid);
+  if (await reachable(baseDir, '-w', user)) return baseDir;
+  const id = createHash('sha256').update(resolve(baseDir)).digest('hex').slice(0, 16);
+  const stateDir = join(sharedCacheDir(), `state-${id}`);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  chownSync(stateDir, user.uid, user.gid);
+  // Which clone it serves, for whoever finds it there.
+  writeFileSync(join(stateDir, 'clone.txt'), `${resolve(baseDir)}\n`);
+  return stateDir;
 }
 
 /** PostgreSQL refuses to run as root: as root, run its programs as the system user `postgres`, created when missing. */
@@ -146,14 +195,16 @@ function readOwner(file: string): number | undefined {
  * alive, adopted (and stopped by us) when that run died without stopping it.
  */
 export async function startEmbeddedPostgres({ baseDir, port, say }: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const bin = await binaries();
-  const version = (await run(bin.postgres, ['--version'])).stdout.trim(); // "postgres (PostgreSQL) 18.4"
+  const installed = await binaries();
+  const version = (await run(installed.postgres, ['--version'])).stdout.trim(); // "postgres (PostgreSQL) 18.4"
   const major = /(\d+)(?:\.\d+)*\s*$/.exec(version)?.[1] ?? 'unknown';
-  // A data directory belongs to one major version: another version gets a directory of its own.
-  const dataDir = join(baseDir, `data-${major}`);
-  const ownerFile = join(baseDir, 'owner.pid');
-  const logFile = join(baseDir, 'server.log');
   const user = await runAs(say);
+  const bin = user ? readableBinaries(installed, say) : installed;
+  const stateDir = await stateDirFor(baseDir, user);
+  // A data directory belongs to one major version: another version gets a directory of its own.
+  const dataDir = join(stateDir, `data-${major}`);
+  const ownerFile = join(stateDir, 'owner.pid');
+  const logFile = join(stateDir, 'server.log');
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
   const options = { ...asUser, env: { ...process.env, LC_ALL: 'C' } };
   const pgCtl = (args: string[]) => run(bin.pg_ctl, args, options);
@@ -166,10 +217,10 @@ export async function startEmbeddedPostgres({ baseDir, port, say }: EmbeddedPost
   if (running) {
     const owner = readOwner(ownerFile);
     if (owner !== undefined && owner !== process.pid && alive(owner)) {
-      return { port: running.port, pid: running.pid, how: 'shared', stop: async () => {} };
+      return { port: running.port, pid: running.pid, dataDir, how: 'shared', stop: async () => {} };
     }
     writeFileSync(ownerFile, `${process.pid}\n`);
-    return { port: running.port, pid: running.pid, how: 'adopted', stop: stopServer };
+    return { port: running.port, pid: running.pid, dataDir, how: 'adopted', stop: stopServer };
   }
 
   if (await portAnswers(port)) {
@@ -177,22 +228,15 @@ export async function startEmbeddedPostgres({ baseDir, port, say }: EmbeddedPost
       `127.0.0.1:${port}, the embedded PostgreSQL's port, is in use by another program: set EMBEDDED_POSTGRES_PORT to a free port, or DATABASE_URL to a server of yours`,
     );
   }
-  mkdirSync(baseDir, { recursive: true });
   if (user) {
-    chownSync(baseDir, user.uid, user.gid);
-    // A clone under a private directory (such as /root) is out of user postgres's reach.
+    // The copy and the state directory were made for this user: failing here means a machine set up in a way not foreseen.
     for (const [path, flag] of [
       [bin.postgres, '-x'],
-      [baseDir, '-w'],
+      [stateDir, '-w'],
     ] as const) {
-      if (
-        !(await run('test', [flag, path], asUser).then(
-          () => true,
-          () => false,
-        ))
-      ) {
+      if (!(await reachable(path, flag, user))) {
         throw new EmbeddedPostgresError(
-          `user postgres (PostgreSQL does not run as root) cannot reach ${path}: make its parent directories searchable by others (chmod o+x), clone the project elsewhere, or set DATABASE_URL`,
+          `user postgres (PostgreSQL does not run as root) cannot reach ${path}: make its parent directories searchable by others (chmod o+x), run as another user, or set DATABASE_URL`,
         );
       }
     }
@@ -229,7 +273,7 @@ export async function startEmbeddedPostgres({ baseDir, port, say }: EmbeddedPost
   }
   const started = runningServer(dataDir);
   if (!started) throw new EmbeddedPostgresError(`the embedded PostgreSQL started but has no postmaster.pid in ${dataDir}: see ${logFile}`);
-  return { port, pid: started.pid, how: 'started', stop: stopServer };
+  return { port, pid: started.pid, dataDir, how: 'started', stop: stopServer };
 }
 
 export { portAnswers };

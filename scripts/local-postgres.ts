@@ -3,7 +3,7 @@
  * LOCAL_POSTGRES_ADDRESS (default 127.0.0.1:5432), or else the embedded one (scripts/embedded-postgres.ts)
  * on 127.0.0.1:EMBEDDED_POSTGRES_PORT (default 5499), started here and stopped by `stop()`.
  */
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import postgres from 'postgres';
 import { EmbeddedPostgresError, startEmbeddedPostgres } from './embedded-postgres.js';
 
@@ -94,9 +94,12 @@ export async function localPostgres({ root, env, urlVariable, say }: LocalPostgr
     adopted: 'left running by an earlier run, stopped with this one',
     shared: 'shared with the run that started it',
   }[server.how];
+  // Inside the clone: a short relative path; outside (root, clone out of user postgres's reach): the whole path.
+  const inClone = relative(root, server.dataDir);
+  const dataShown = inClone.startsWith('..') || isAbsolute(inClone) ? server.dataDir : inClone;
   return {
     url: urlOn('127.0.0.1', server.port),
-    description: `the embedded PostgreSQL on 127.0.0.1:${server.port} (pid ${server.pid}, ${how}; data in ${relative(root, baseDir) || baseDir}), because ${urlVariable} is not set and nothing answers on ${host}:${port}`,
+    description: `the embedded PostgreSQL on 127.0.0.1:${server.port} (pid ${server.pid}, ${how}; data in ${dataShown}), because ${urlVariable} is not set and nothing answers on ${host}:${port}`,
     owned: server.how !== 'shared',
     stop: () => server.stop(),
   };
