@@ -39,7 +39,7 @@ export interface LogClient {
   /** The topic's partition ids; rejects while the topic does not exist. */
   partitions(topic: string): Promise<number[]>;
   watermarks(topic: string): Promise<ReadonlyMap<number, Watermarks>>;
-  /** Per partition, the first offset whose timestamp is at or after `at` (the high watermark if none). */
+  /** Per partition, the first offset whose timestamp is at or after `at`; a partition with none is absent. */
   offsetsAt(topic: string, at: Date): Promise<ReadonlyMap<number, bigint>>;
   /** The shared live read: waits up to `maxWaitMs` for anything new. */
   tail(topic: string, offsets: ReadonlyMap<number, bigint>, maxWaitMs: number, maxBytesPerPartition: number): Promise<FetchedPartition[]>;

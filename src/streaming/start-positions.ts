@@ -19,8 +19,45 @@ export interface StartOffsets {
 /** What the broker said, per partition, for the start request at hand. */
 export interface StartFacts {
   readonly watermarks: ReadonlyMap<number, Watermarks>;
-  /** SINCE: the first offset at or after the instant; AFTER_CURSOR: the cursor; COMMITTED: the group's (-1 for none). */
+  /**
+   * SINCE: the first offset at or after the instant, asked once `watermarks` were in (absent: none yet);
+   * AFTER_CURSOR: the cursor; COMMITTED: the group's (-1 for none).
+   */
   readonly given?: ReadonlyMap<number, bigint>;
+}
+
+/** The questions a subscription's start needs the log to answer. */
+export interface StartLookups {
+  watermarks(): Promise<ReadonlyMap<number, Watermarks>>;
+  /** Per partition, the first offset whose timestamp is at or after `at`; a partition without one is absent. */
+  offsetsAt(at: Date): Promise<ReadonlyMap<number, bigint>>;
+  /** The group's committed offsets (a partition without one is absent). */
+  committed(): Promise<ReadonlyMap<number, bigint>>;
+}
+
+/**
+ * Asks the log what `planStartOffsets` needs. SINCE asks for the watermarks first and for the offsets at the instant
+ * only once they are in: a partition with nothing at or after the instant then starts at an end read before that
+ * answer, so whatever is appended after it is reached, and whatever was appended between the two answers at or after
+ * the instant is in the answer itself. Asked at once (as before), the end could be read after a record landed that the
+ * offsets answer had not seen: that record was never delivered.
+ */
+export async function askStartFacts(start: StartRequest, ask: StartLookups): Promise<StartFacts> {
+  switch (start.kind) {
+    case 'SINCE': {
+      const watermarks = await ask.watermarks();
+      return { watermarks, given: await ask.offsetsAt(start.at) };
+    }
+    case 'COMMITTED': {
+      // A group without offsets starts at the end as of subscribing: either order is as good, so both at once.
+      const [watermarks, given] = await Promise.all([ask.watermarks(), ask.committed()]);
+      return { watermarks, given };
+    }
+    case 'AFTER_CURSOR':
+      return { watermarks: await ask.watermarks(), given: start.positions };
+    default:
+      return { watermarks: await ask.watermarks() };
+  }
 }
 
 const clamp = (offset: bigint, { low, high }: Watermarks): bigint => (offset < low ? low : offset > high ? high : offset);
@@ -28,7 +65,10 @@ const clamp = (offset: bigint, { low, high }: Watermarks): bigint => (offset < l
 /**
  * Pure: the start of every partition. Offsets outside the log are clamped into
  * it (retention deleted them, or the topic was recreated), so kafkajs never
- * falls back to its own reset policy.
+ * falls back to its own reset policy. SINCE's offset is taken as given above the
+ * watermarks: it was answered after them, so an offset beyond the end they saw is
+ * a record appended since, the first at or after the instant; starting at the older
+ * end would hand out the records before it.
  */
 export function planStartOffsets(kind: StartRequest['kind'], facts: StartFacts): StartOffsets {
   const positions = new Map<number, bigint>();
@@ -39,7 +79,8 @@ export function planStartOffsets(kind: StartRequest['kind'], facts: StartFacts):
     if (kind === 'LATEST') start = marks.high;
     else if (kind === 'EARLIEST') start = marks.low;
     else if (kind === 'AFTER_CURSOR') start = clamp(given ?? marks.low, marks);
-    else if (kind === 'SINCE') start = clamp(given ?? marks.high, marks);
+    // SINCE's offset may lie beyond the watermarks (it was answered after them): kept, only raised into the log.
+    else if (kind === 'SINCE') start = given === undefined || given < 0n ? marks.high : clamp(given, { low: marks.low, high: given });
     else start = given === undefined || given < 0n ? marks.high : clamp(given, marks);
 
     positions.set(partition, start);

@@ -5,7 +5,7 @@ import { type GroupKind, GroupOffsets } from './group-offsets.js';
 import { keyedOnceAfterCall, latestOffsetsOnce } from './latest-offsets.js';
 import type { LogClient, LogRecord } from './log-client.js';
 import { retryTransient } from './retry-transient.js';
-import { planStartOffsets, type StartOffsets, type StartRequest } from './start-positions.js';
+import { askStartFacts, planStartOffsets, type StartOffsets, type StartRequest } from './start-positions.js';
 import { type StreamDelivery, StreamSubscription } from './stream-subscription.js';
 import { TopicTail } from './topic-tail.js';
 
@@ -92,19 +92,13 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
   let closing = false;
 
   async function startPositions(request: StreamRequest<T>): Promise<StartOffsets> {
-    const { start, groupId } = request;
-    const [marks, given] = await Promise.all([
+    const facts = await askStartFacts(request.start, {
       // Shared by the subscriptions arriving together, yet never older than the call: one request per burst.
-      watermarks(),
-      start.kind === 'AFTER_CURSOR'
-        ? Promise.resolve(start.positions)
-        : start.kind === 'SINCE'
-          ? offsetsAt(start.at.getTime())
-          : start.kind === 'COMMITTED'
-            ? log.committed(groupId, topic).then((c) => new Map([...c].map(([p, { offset }]) => [p, offset])))
-            : Promise.resolve(undefined),
-    ]);
-    return planStartOffsets(start.kind, given ? { watermarks: marks, given } : { watermarks: marks });
+      watermarks,
+      offsetsAt: (at) => offsetsAt(at.getTime()),
+      committed: async () => new Map([...(await log.committed(request.groupId, topic))].map(([p, { offset }]) => [p, offset])),
+    });
+    return planStartOffsets(request.start.kind, facts);
   }
 
   async function* stream(request: StreamRequest<T>): AsyncGenerator<StreamDelivery<T>, void, undefined> {
