@@ -1,10 +1,13 @@
 /**
  * Mints an access token: npm run -s token -- --sub alice --scope "orders:write" --accounts acc-1,acc-2 [--ttl 3600]
  * Signs with AUTH_JWT_SECRET, or else with the secret `npm run dev` keeps in .cache/dev-auth-secret.
+ * Reads AUTH_JWT_AUDIENCE, AUTH_JWT_ISSUER and AUTH_MAX_TOKEN_LIFETIME as the gateway does: the token carries the
+ * audience and issuer it requires, and a --ttl it would refuse is refused here.
  * Only the token goes to stdout.
  */
 import { parseArgs } from 'node:util';
 import { mintAccessToken } from '../src/adapters/auth/access-tokens.js';
+import { ConfigError, loadTokenSettings, type TokenSettings } from '../src/config.js';
 import { SCOPES } from '../src/domain/caller.js';
 import { devSecretFile, readDevSecret } from './dev-secret.js';
 
@@ -33,6 +36,17 @@ const scope = values.scope.split(/[\s,]+/).filter(Boolean);
 const unknown = scope.filter((s) => !(SCOPES as readonly string[]).includes(s));
 if (unknown.length > 0) fail(`token: unknown scope ${unknown.join(', ')}; use ${SCOPES.join(', ')}`);
 if (!/^[1-9]\d*$/.test(values.ttl)) fail('token: --ttl must be a positive whole number of seconds');
+let settings: TokenSettings;
+try {
+  settings = loadTokenSettings();
+} catch (error) {
+  if (error instanceof ConfigError) fail(`token: ${error.message}`);
+  throw error;
+}
+const maxLifetime = settings.AUTH_MAX_TOKEN_LIFETIME;
+if (maxLifetime !== undefined && Number(values.ttl) > maxLifetime) {
+  fail(`token: --ttl ${values.ttl} is longer than AUTH_MAX_TOKEN_LIFETIME (${maxLifetime} s): the gateway would refuse the token`);
+}
 
 let secret = process.env.AUTH_JWT_SECRET;
 let source = 'AUTH_JWT_SECRET';
@@ -48,5 +62,12 @@ const accounts = values.accounts
   ?.split(',')
   .map((a) => a.trim())
   .filter(Boolean);
-const token = await mintAccessToken(secret, { sub, scope, ...(accounts && { accounts }), expiresInSeconds: Number(values.ttl) });
+const token = await mintAccessToken(secret, {
+  sub,
+  scope,
+  ...(accounts && { accounts }),
+  expiresInSeconds: Number(values.ttl),
+  ...(settings.AUTH_JWT_AUDIENCE !== undefined && { audience: settings.AUTH_JWT_AUDIENCE }),
+  ...(settings.AUTH_JWT_ISSUER !== undefined && { issuer: settings.AUTH_JWT_ISSUER }),
+});
 process.stdout.write(`${token}\n`);

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { callerFromAuthorization } from './adapters/auth/access-tokens.js';
+import { callerFromAuthorization, tokenRulesOf } from './adapters/auth/access-tokens.js';
 import { createKafka, ensureTopic, kafkaReachable } from './adapters/kafka/kafka-client.js';
 import { createKafkaOrderSource } from './adapters/kafka/kafka-order-source.js';
 import { kafkaSecurity } from './adapters/kafka/kafka-security.js';
@@ -129,7 +129,9 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     orders: orderSource,
     toSubscribeRequest,
   };
-  const authenticate = (header: unknown) => callerFromAuthorization(config.AUTH_JWT_SECRET, header);
+  // One rules object for the process: the verified-token cache is keyed by it.
+  const tokenRules = tokenRulesOf(config);
+  const authenticate = (header: unknown) => callerFromAuthorization(config.AUTH_JWT_SECRET, header, tokenRules);
   const rateLimiter = createRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST });
   const admit = (caller: Caller) => rateLimiter.admit(caller.sub);
   const formatError = createErrorFormatter(logger.child({ component: 'graphql' }));

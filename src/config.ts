@@ -20,6 +20,23 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
 
 const flag = z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1');
 
+const SECONDS_PER_UNIT = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+/** Seconds, given as a whole number of seconds or with a unit: `90s`, `15m`, `24h`, `7d`. */
+const duration = (maxDays: number) =>
+  z
+    .string()
+    .regex(/^\d+[smhd]?$/, { error: 'must be a whole number of seconds, or one with a unit s, m, h or d (e.g. 24h)' })
+    .transform((v) => {
+      const unit = v.at(-1) as string;
+      return unit in SECONDS_PER_UNIT ? Number(v.slice(0, -1)) * SECONDS_PER_UNIT[unit as keyof typeof SECONDS_PER_UNIT] : Number(v);
+    })
+    .pipe(
+      z
+        .number()
+        .min(1, { error: 'must be at least 1 second' })
+        .max(maxDays * 86_400, { error: `must be at most ${maxDays}d` }),
+    );
+
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 const isHost = (value: string) => isIP(value) !== 0 || HOSTNAME.test(value);
 
@@ -111,6 +128,16 @@ const environmentSchema = z.object({
   KAFKA_SASL_PASSWORD: z.string().optional(),
   /** HS256 secret for access tokens (and, derived from it, subscription cursors). Required outside development. */
   AUTH_JWT_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  /** Required `aud` of access tokens: a token without it or with another audience is refused (UNAUTHENTICATED). `npm run token` and the development token carry it. Unset: `aud` is not checked. */
+  AUTH_JWT_AUDIENCE: z.string().optional(),
+  /** Required `iss` of access tokens: a token without it or from another issuer is refused (UNAUTHENTICATED). `npm run token` and the development token carry it. Unset: `iss` is not checked. */
+  AUTH_JWT_ISSUER: z.string().optional(),
+  /**
+   * Longest lifetime (`exp - iat`) an access token may have, in seconds or with a unit (`900`, `15m`, `24h`, `7d`).
+   * A longer token, one without `iat`, or one issued more than a minute in the future is refused (UNAUTHENTICATED).
+   * Unset: no maximum, so tokens valid before an upgrade stay valid; set it to bound what a leaked token is worth.
+   */
+  AUTH_MAX_TOKEN_LIFETIME: duration(3650).optional(),
   /** Serve GraphiQL at GET /graphql and allow introspection. @default true */
   EXPLORER_ENABLED: flag.default(true),
   /** pino level. @default info */
@@ -243,4 +270,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('AUTH_JWT_SECRET', 'is required unless NODE_ENV=development (at least 32 characters)');
   }
   return { ...rest, AUTH_JWT_SECRET: randomBytes(32).toString('base64url'), authSecretGenerated: true };
+}
+
+export type TokenSettings = Pick<Environment, 'AUTH_JWT_AUDIENCE' | 'AUTH_JWT_ISSUER' | 'AUTH_MAX_TOKEN_LIFETIME'>;
+
+/** The access-token rules alone, validated as loadConfig does: for `npm run token`, which needs no full configuration. */
+export function loadTokenSettings(env: NodeJS.ProcessEnv = process.env): TokenSettings {
+  const keys = ['AUTH_JWT_AUDIENCE', 'AUTH_JWT_ISSUER', 'AUTH_MAX_TOKEN_LIFETIME'] as const;
+  const present = Object.fromEntries(keys.flatMap((key) => (env[key] ? [[key, env[key]]] : [])));
+  const parsed = environmentSchema.pick({ AUTH_JWT_AUDIENCE: true, AUTH_JWT_ISSUER: true, AUTH_MAX_TOKEN_LIFETIME: true }).safeParse(present);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const variable = String(issue?.path[0] ?? 'environment');
+  throw new ConfigError(variable, `${issue?.message ?? 'is invalid'} (got ${JSON.stringify(present[variable])})`);
 }

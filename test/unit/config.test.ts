@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, loadTokenSettings } from '../../src/config.js';
 
 const secret = 'x'.repeat(32);
 
@@ -80,5 +80,32 @@ describe('loadConfig', () => {
     const config = loadConfig({ NODE_ENV: 'development' });
     expect(config.authSecretGenerated).toBe(true);
     expect(config.AUTH_JWT_SECRET.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it.each([
+    ['900', 900],
+    ['90s', 90],
+    ['15m', 900],
+    ['24h', 86_400],
+    ['7d', 604_800],
+  ])('should read AUTH_MAX_TOKEN_LIFETIME=%s as %i seconds', (value, seconds) => {
+    expect(loadConfig({ AUTH_JWT_SECRET: secret, AUTH_MAX_TOKEN_LIFETIME: value }).AUTH_MAX_TOKEN_LIFETIME).toBe(seconds);
+    expect(loadTokenSettings({ AUTH_MAX_TOKEN_LIFETIME: value }).AUTH_MAX_TOKEN_LIFETIME).toBe(seconds);
+  });
+
+  it.each(['2w', '1.5h', '0', '0h', '-1', '24 h', '3651d'])('should stop at AUTH_MAX_TOKEN_LIFETIME=%s, naming it', (value) => {
+    expect(() => loadConfig({ AUTH_JWT_SECRET: secret, AUTH_MAX_TOKEN_LIFETIME: value })).toThrow(
+      /^invalid configuration: AUTH_MAX_TOKEN_LIFETIME /,
+    );
+    expect(() => loadTokenSettings({ AUTH_MAX_TOKEN_LIFETIME: value })).toThrow(/^invalid configuration: AUTH_MAX_TOKEN_LIFETIME /);
+  });
+
+  it('should leave audience, issuer and maximum lifetime unchecked by default', () => {
+    const config = loadConfig({ AUTH_JWT_SECRET: secret });
+    expect([config.AUTH_JWT_AUDIENCE, config.AUTH_JWT_ISSUER, config.AUTH_MAX_TOKEN_LIFETIME]).toEqual([undefined, undefined, undefined]);
+    expect(loadConfig({ AUTH_JWT_SECRET: secret, AUTH_JWT_AUDIENCE: 'gw', AUTH_JWT_ISSUER: 'id' })).toMatchObject({
+      AUTH_JWT_AUDIENCE: 'gw',
+      AUTH_JWT_ISSUER: 'id',
+    });
   });
 });
