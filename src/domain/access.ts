@@ -28,6 +28,16 @@ export function assertCanReadAccount(caller: Caller, accountId: string): void {
   if (!canReadAccount(caller, accountId)) throw forbidden('reading this account');
 }
 
+/**
+ * `order(id)`: the order's account is readable. A missing order (`accountId` undefined) is refused exactly as another
+ * account's order is, unless the caller may read every order (then it gets null): otherwise FORBIDDEN against null
+ * would tell a caller which order ids exist.
+ */
+export function assertCanReadOrder(caller: Caller, accountId: string | undefined): void {
+  const allowed = accountId === undefined ? hasScope(caller, 'orders:read:all') : canReadAccount(caller, accountId);
+  if (!allowed) throw forbidden('reading this order');
+}
+
 /** `orderSettled`: scope orders:read:all, or a filter on an account the caller holds. */
 export function assertCanSubscribe(caller: Caller, filterAccountId: string | undefined): void {
   if (hasScope(caller, 'orders:read:all')) return;

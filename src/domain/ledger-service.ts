@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Ledger, OrderPage } from '../ports/ledger.js';
-import { assertCanManageAccounts, assertCanPlaceOrder, assertCanReadAccount, requireCaller } from './access.js';
+import { assertCanManageAccounts, assertCanPlaceOrder, assertCanReadAccount, assertCanReadOrder, requireCaller } from './access.js';
 import type { Account } from './account.js';
 import type { Caller } from './caller.js';
 import type { Order } from './order.js';
@@ -76,7 +76,8 @@ export function createLedgerService(ledger: Ledger) {
     async order(caller: Caller | null, id: string): Promise<Order | null> {
       const who = requireCaller(caller);
       const order = await ledger.findOrder(valid.orderId(id, 'id'));
-      if (order) assertCanReadAccount(who, order.accountId);
+      // Missing or another account's: the same FORBIDDEN, so ids cannot be probed (docs/contract-additions.md).
+      assertCanReadOrder(who, order?.accountId);
       return order;
     },
 

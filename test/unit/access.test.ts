@@ -3,6 +3,7 @@ import {
   assertCanManageAccounts,
   assertCanPlaceOrder,
   assertCanReadAccount,
+  assertCanReadOrder,
   assertCanSubscribe,
   requireCaller,
 } from '../../src/domain/access.js';
@@ -44,11 +45,42 @@ describe('the access rules of CONTRACT.md', () => {
     ['reading a held account', () => assertCanReadAccount(caller([], ['a']), 'a'), undefined],
     ['reading any account with orders:read:all', () => assertCanReadAccount(caller(['orders:read:all']), 'a'), undefined],
     ['reading another account', () => assertCanReadAccount(caller(['orders:write', 'accounts:write'], ['b']), 'a'), 'FORBIDDEN'],
+    ['reading an order of a held account', () => assertCanReadOrder(caller([], ['a']), 'a'), undefined],
+    ['reading an order of another account', () => assertCanReadOrder(caller(['accounts:write'], ['b']), 'a'), 'FORBIDDEN'],
+    [
+      'reading a missing order without orders:read:all',
+      () => assertCanReadOrder(caller(['accounts:write'], ['b']), undefined),
+      'FORBIDDEN',
+    ],
+    [
+      'reading a missing order with orders:read:all (then null)',
+      () => assertCanReadOrder(caller(['orders:read:all']), undefined),
+      undefined,
+    ],
     ['subscribing to everything with orders:read:all', () => assertCanSubscribe(caller(['orders:read:all']), undefined), undefined],
     ['subscribing filtered on a held account', () => assertCanSubscribe(caller([], ['a']), 'a'), undefined],
     ['subscribing without a filter', () => assertCanSubscribe(caller([], ['a']), undefined), 'FORBIDDEN'],
     ['subscribing filtered on another account', () => assertCanSubscribe(caller([], ['a']), 'b'), 'FORBIDDEN'],
   ])('%s', (_what, check, code) => {
     expect(codeOf(check)).toBe(code);
+  });
+
+  it("should refuse a missing order with the very error of another account's order, so ids cannot be probed", () => {
+    const holder = caller(['orders:write'], ['b']);
+    const errorOf = (check: () => void) => {
+      try {
+        check();
+      } catch (error) {
+        return error;
+      }
+      throw new Error('expected a refusal');
+    };
+    const missing = errorOf(() => assertCanReadOrder(holder, undefined));
+    const foreign = errorOf(() => assertCanReadOrder(holder, 'a'));
+    expect(missing).toBeInstanceOf(AppError);
+    expect([(missing as AppError).code, (missing as AppError).message]).toEqual([
+      (foreign as AppError).code,
+      (foreign as AppError).message,
+    ]);
   });
 });
