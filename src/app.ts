@@ -17,8 +17,8 @@ import type { GatewayServices } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { subscriptionSharing } from './graphql/subscription-sharing.js';
-import { gatewayValidationRules } from './graphql/validation-rules.js';
 import type { Logger } from './logger.js';
+import { operationPolicyFrom } from './operations/operation-limits.js';
 import { createGatewayMetrics } from './observability/metrics-registry.js';
 import { reachabilityProbe } from './observability/reachability.js';
 import { composeRelay, type RelaySettings } from './relay/compose-relay.js';
@@ -135,7 +135,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const rateLimiter = createRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST });
   const admit = (caller: Caller) => rateLimiter.admit(caller.sub);
   const formatError = createErrorFormatter(logger.child({ component: 'graphql' }));
-  const validationRules = gatewayValidationRules({ introspection: config.EXPLORER_ENABLED });
+  // One definition of the limits and introspection for every transport.
+  const operations = operationPolicyFrom(config);
 
   let shuttingDown = false;
   const drain = createDrainState();
@@ -151,7 +152,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     authenticate,
     admit,
     formatError,
-    validationRules,
+    operations,
     logger: logger.child({ component: 'http' }),
     stopGraceMs: Math.floor(closingBudgetMs / 3),
     observer: metrics.http,
@@ -172,7 +173,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     httpServer: http.server,
     path: '/graphql',
     schema,
-    validationRules,
+    operations,
     services,
     authenticate,
     admit,
@@ -180,6 +181,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     logger: logger.child({ component: 'websocket' }),
     subscriptionLimits: { perSocket: config.SUBSCRIPTIONS_PER_SOCKET, perCaller: config.SUBSCRIPTIONS_PER_CALLER },
     keepAliveMs: config.WS_KEEPALIVE_MS,
+    initTimeoutMs: config.WS_INIT_TIMEOUT_MS,
+    maxAwaitingInit: config.WS_MAX_AWAITING_INIT,
     accepting: () => drain.phase === 'serving',
     observer: metrics.websocket,
     sharing: subscriptionSharing,

@@ -138,8 +138,25 @@ const environmentSchema = z.object({
    * Unset: no maximum, so tokens valid before an upgrade stay valid; set it to bound what a leaked token is worth.
    */
   AUTH_MAX_TOKEN_LIFETIME: duration(3650).optional(),
-  /** Serve GraphiQL at GET /graphql and allow introspection. @default true */
+  /** Serve GraphiQL's page and assets at GET /graphql (it needs GRAPHQL_INTROSPECTION for its schema view). @default true */
   EXPLORER_ENABLED: flag.default(true),
+  /**
+   * Answer introspection (`__schema`, `__type`) to callers with a valid token; off, validation errors carry no
+   * "Did you mean ...?" suggestions either. @default true when NODE_ENV=development, otherwise false
+   */
+  GRAPHQL_INTROSPECTION: flag.optional(),
+  /** Deepest nesting of fields in one operation, introspection's included (GraphiQL's introspection query: 15). @default 20 */
+  GRAPHQL_MAX_DEPTH: integer(1, 1000).default(20),
+  /** Largest estimated number of fields one operation may resolve, a page counting once per item (GraphiQL's introspection query: 230). @default 5000 */
+  GRAPHQL_MAX_COST: integer(1, 10_000_000).default(5000),
+  /** Aliased fields one document may contain. @default 30 */
+  GRAPHQL_MAX_ALIASES: integer(0, 100_000).default(30),
+  /** Lexical tokens one document may contain; the parser stops at the first one over (GraphiQL's introspection query: 184). @default 1000 */
+  GRAPHQL_MAX_TOKENS: integer(50, 1_000_000).default(1000),
+  /** Directives (`@include`, `@skip`, ...) one document may contain. @default 20 */
+  GRAPHQL_MAX_DIRECTIVES: integer(0, 100_000).default(20),
+  /** Fields at the root of one operation, aliases and fragments included. @default 10 */
+  GRAPHQL_MAX_ROOT_FIELDS: integer(1, 100_000).default(10),
   /** pino level. @default info */
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` (one object per line) or `pretty` (for a terminal; `npm run dev` uses it). @default json */
@@ -166,6 +183,10 @@ const environmentSchema = z.object({
   SUBSCRIPTIONS_PER_CALLER: integer(0, 10_000_000).default(1000),
   /** Server ping interval of websockets; a peer that misses one ping by the next is closed. 0 turns it off. @default 30000 */
   WS_KEEPALIVE_MS: integer(0, 3_600_000).default(30000),
+  /** How long a new websocket may take to send `connection_init` before it is closed (4408). @default 3000 */
+  WS_INIT_TIMEOUT_MS: integer(100, 600_000).default(3000),
+  /** Websockets that may await their `connection_init` at once; a new one over it closes the oldest waiting (1013). @default 500 */
+  WS_MAX_AWAITING_INIT: integer(1, 1_000_000).default(500),
   /** Records per partition the shared read keeps in memory; an ephemeral subscriber further behind is ended. @default 2000 */
   SUBSCRIPTION_WINDOW_RECORDS: integer(16, 1_000_000).default(2000),
   /** How often moved consumer-group offsets are committed. @default 1000 */

@@ -5,12 +5,13 @@ import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } fr
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import express, { type ErrorRequestHandler, type Router } from 'express';
-import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Caller } from '../domain/caller.js';
-import { type AppError, isAppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
+import type { OperationPolicy } from '../operations/operation-limits.js';
 import { serveGraphQL } from './apollo-http.js';
 import { answerIfDraining, type DrainState, drainGuard } from './drain.js';
 import { isPlainJson, readJsonBody } from './json-body.js';
@@ -34,8 +35,8 @@ export interface HttpServerOptions {
   /** Counts one operation of the caller; throws RATE_LIMITED when it is over its rate. */
   admit: (caller: Caller) => void;
   formatError: ErrorFormatter;
-  /** Added to GraphQL's own: operation limits, and introspection off with the explorer. */
-  validationRules: ValidationRule[];
+  /** Parse options, limits and rules every document is held to (shared with the websocket transport). */
+  operations: OperationPolicy;
   /** Mounted before GraphQL: health, metrics, the explorer. */
   routes: Router[];
   /** Where the gateway stands on its way out: answered before every route, GraphQL's POSTs included. */
@@ -56,11 +57,19 @@ export interface HttpServer {
 
 const MAX_BODY_BYTES = 256 * 1024;
 
+/** Query texts that passed the screen are remembered (as on websockets), so a repeated one is not parsed twice. */
+const SCREENED_REMEMBERED = 500;
+const SCREENED_MAX_LENGTH = 8192;
+
+/** Every document needs a caller: one without is refused before its text is parsed. */
+const ANONYMOUS_MESSAGE = 'send an access token (Authorization: Bearer <JWT>): this gateway answers only authenticated callers';
+
 /** The path of GraphQL over HTTP, with or without a query string. */
 const isGraphQLPath = (url: string | undefined): boolean => url === '/graphql' || url?.startsWith('/graphql?') === true;
 
 /** The HTTP status (and Retry-After) of an error raised before any resolver ran. */
 function httpHeadOf(error: AppError): { status: number; headers?: Map<string, string> } {
+  if (error.code === 'QUERY_TOO_COMPLEX') return { status: 400 };
   if (error.code !== 'RATE_LIMITED') return { status: 401 };
   return { status: 429, headers: new Map([['retry-after', String(error.details.retryAfterSeconds)]]) };
 }
@@ -123,7 +132,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     schema: options.schema,
     // Introspection is refused by our own rule, which names the setting; Apollo's would name Apollo's option.
     introspection: true,
-    validationRules: options.validationRules,
+    // The transport screens each document first (contextOf); these hold whatever reaches Apollo's parse anyway.
+    parseOptions: options.operations.parseOptions,
+    validationRules: [...options.operations.validationRules],
+    validationOptions: options.operations.validationOptions,
+    hideSchemaDetailsFromClientErrors: options.operations.validationOptions.hideSuggestions,
     formatError: options.formatError,
     includeStacktraceInErrorResponses: false,
     // main.ts owns SIGTERM/SIGINT and stops everything in order. Apollo's own handler (on unless NODE_ENV=test)
@@ -153,6 +166,24 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     response.setHeader('cache-control', 'no-store');
   };
 
+  const screened = new Set<string>();
+  /**
+   * Refuses a document over the limits before Apollo parses and validates it: graphql-js's own validation is
+   * quadratic in repeated fields, so the limits must be known to hold first. Syntax errors are left to Apollo.
+   */
+  const screen = (query: unknown) => {
+    if (typeof query !== 'string' || screened.has(query)) return;
+    const result = options.operations.screen(query);
+    if ('errors' in result) {
+      const refusal = result.errors.find((error) => error.extensions.code === 'QUERY_TOO_COMPLEX');
+      if (refusal) throw new AppError('QUERY_TOO_COMPLEX', refusal.message);
+      return;
+    }
+    if (query.length > SCREENED_MAX_LENGTH) return;
+    if (screened.size >= SCREENED_REMEMBERED) screened.delete(screened.values().next().value as string);
+    screened.add(query);
+  };
+
   const contextOf = async (
     request: IncomingMessage,
     response: ServerResponse,
@@ -160,7 +191,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   ): Promise<GraphQLContext & Timed> => {
     try {
       const caller = await options.authenticate(request.headers.authorization);
-      if (caller) options.admit(caller);
+      if (!caller) throw new AppError('UNAUTHENTICATED', ANONYMOUS_MESSAGE);
+      options.admit(caller);
+      screen(fields.query);
       const requestId = requestIdFrom(response);
       let requestLogger: Logger | undefined;
       return {

@@ -7,9 +7,7 @@ import {
   GraphQLError,
   type GraphQLSchema,
   getOperationAST,
-  parse,
   specifiedRules,
-  type ValidationRule,
   validate,
 } from 'graphql';
 import { useServer as serveGraphqlWs } from 'graphql-ws/use/ws';
@@ -19,18 +17,24 @@ import { AppError, isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import { type ErrorFormatter, formatGraphQLErrors } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
+import type { OperationPolicy } from '../operations/operation-limits.js';
 import { REFUSED_UPGRADE, SHUTTING_DOWN_MESSAGE } from './drain.js';
 import { codeOf, OK, rootField, rootFieldOfText, type WebSocketObserver, WebSocketOperations } from './operation-metrics.js';
 import { type SharedExecutionOptions, sharedSubscribe } from './shared-execution.js';
 import { SubscriptionLimits, type SubscriptionLimitsOptions } from './subscription-limits.js';
+import { shedAwaitingInit } from './websocket-init-guard.js';
 import { startWebSocketKeepAlive } from './websocket-keepalive.js';
 
 export interface WebSocketServerOptions {
   httpServer: Server;
   path: string;
   schema: GraphQLSchema;
-  /** Added to GraphQL's own, as on HTTP. */
-  validationRules: readonly ValidationRule[];
+  /** Parse options, limits and rules every document is held to, as on HTTP. */
+  operations: OperationPolicy;
+  /** How long a socket may take to send `connection_init`. */
+  initTimeoutMs: number;
+  /** Sockets that may await `connection_init` at once; the oldest waiting is closed to make room for a new one. */
+  maxAwaitingInit: number;
   services: GatewayServices;
   authenticate: (authorization: unknown) => Promise<Caller | null>;
   /** Counts one operation of the caller; throws RATE_LIMITED when it is over its rate. */
@@ -87,11 +91,11 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
   /** Operations graphql-ws still runs on open sockets (0 once every subscription was completed to its client). */
   openOperations(): number;
 } {
-  const { httpServer, path, schema, validationRules, services, authenticate, admit, formatError, logger, observer } = options;
+  const { httpServer, path, schema, operations: policy, services, authenticate, admit, formatError, logger, observer } = options;
   const operations = observer && new WebSocketOperations(observer);
   const accepting = options.accepting ?? (() => true);
   const limits = new SubscriptionLimits<object>(options.subscriptionLimits);
-  const rules = [...specifiedRules, ...validationRules];
+  const rules = [...specifiedRules, ...policy.validationRules];
   // Parsed and validated once per query text (schema and rules never change): a join then skips both.
   const validDocuments = new Map<string, DocumentNode>();
   // Upgrades are routed by hand rather than `{ server }`: ws would re-emit the HTTP server's own errors (a port in
@@ -110,6 +114,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
     wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
   };
   httpServer.on('upgrade', upgrade);
+  const stopShedding = shedAwaitingInit(wss, { max: options.maxAwaitingInit, timeoutMs: options.initTimeoutMs });
   const stopKeepAlive = startWebSocketKeepAlive(wss, options.keepAliveMs, () => {
     logger.info('closing a websocket whose peer stopped answering pings');
     observer?.unresponsiveClosed();
@@ -133,7 +138,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
     {
       schema,
       ...(options.sharing && { subscribe: sharedSubscribe(options.sharing) }),
-      connectionInitWaitTimeout: 10_000,
+      connectionInitWaitTimeout: options.initTimeoutMs,
       context: (ctx, id): GraphQLContext => ({ caller: callers.get(ctx) ?? null, ...services, logger: operationLogger(ctx, id) }),
       // graphql-ws would let a syntax error escape and close the whole socket with 4500, and sends validation
       // errors without a code: parse and validate here, so each refusal ends only its own operation, with a code.
@@ -152,15 +157,14 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
         let document = validDocuments.get(payload.query);
         const remembered = document !== undefined;
         if (!document) {
-          try {
-            document = parse(payload.query);
-          } catch (error) {
-            return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
-          }
+          // Within the token limit, and refused over the other limits before GraphQL's own (costlier) validation.
+          const screened = policy.screen(payload.query);
+          if ('errors' in screened) return [...screened.errors];
+          document = screened.document;
         }
         operations?.name(ctx, id, rootField(getOperationAST(document, payload.operationName)));
         if (!remembered) {
-          const errors = validate(schema, document, rules);
+          const errors = validate(schema, document, rules, policy.validationOptions);
           if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
           if (payload.query.length <= REMEMBERED_QUERY_MAX_LENGTH) {
             if (validDocuments.size >= VALID_DOCUMENTS_REMEMBERED) validDocuments.delete(validDocuments.keys().next().value as string);
@@ -250,6 +254,7 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
     async close() {
       httpServer.off('upgrade', upgrade);
       stopKeepAlive();
+      stopShedding();
       // Closes every socket with 1001, which returns() each subscription's generator.
       await disposable.dispose();
     },

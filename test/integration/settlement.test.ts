@@ -170,16 +170,20 @@ describe('operation limits and the explorer switch', () => {
     expect(response.data ?? null).toBeNull();
   });
 
-  it('should, with EXPLORER_ENABLED=false, tell a browser the explorer is off and refuse introspection naming the setting', async () => {
+  it('should, with EXPLORER_ENABLED=false, tell a browser the explorer is off, and refuse introspection outside development naming its setting', async () => {
     const off = await startInProcessGateway({ ...env, EXPLORER_ENABLED: 'false' });
     cleanups.push(off.stop);
     const page = await fetch(`${off.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(404);
     expect(await page.text()).toContain('EXPLORER_ENABLED=false');
+    // NODE_ENV=test: introspection is off unless GRAPHQL_INTROSPECTION turns it on, whatever the explorer's setting.
     const introspection = await graphql(off.url, '{ __schema { queryType { name } } }', {}, admin);
     expect(errorCode(introspection)).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(introspection.errors?.[0]?.message).toContain('EXPLORER_ENABLED=false');
+    expect(introspection.errors?.[0]?.message).toContain('GRAPHQL_INTROSPECTION=false');
     expect((await graphql(off.url, '{ __typename }', {}, admin)).data).toEqual({ __typename: 'Query' });
+    const on = await startInProcessGateway({ ...env, EXPLORER_ENABLED: 'false', GRAPHQL_INTROSPECTION: 'true' });
+    cleanups.push(on.stop);
+    expect((await graphql(on.url, '{ __schema { queryType { name } } }', {}, admin)).data).toEqual({ __schema: { queryType: { name: 'Query' } } });
   });
 });
 
