@@ -1,6 +1,7 @@
 import { mintAccessToken } from './adapters/auth/access-tokens.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { developmentTokenPlan } from './development-token.js';
 import { SCOPES } from './domain/caller.js';
 import { createLogger } from './logger.js';
 
@@ -17,10 +18,17 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
-  const devToken =
-    config.NODE_ENV === 'development'
-      ? await mintAccessToken(config.AUTH_JWT_SECRET, { sub: 'developer', scope: [...SCOPES], expiresInSeconds: 7 * 24 * 3600 })
-      : undefined;
+  const devPlan = config.NODE_ENV === 'development' ? developmentTokenPlan(config) : undefined;
+  if (devPlan?.issue === false) logger.warn(devPlan.reason);
+  const devToken = devPlan?.issue
+    ? await mintAccessToken(config.AUTH_JWT_SECRET, {
+        sub: 'developer',
+        scope: [...SCOPES],
+        expiresInSeconds: devPlan.lifetimeSeconds,
+        ...(config.AUTH_JWT_AUDIENCE !== undefined && { audience: config.AUTH_JWT_AUDIENCE }),
+        ...(config.AUTH_JWT_ISSUER !== undefined && { issuer: config.AUTH_JWT_ISSUER }),
+      })
+    : undefined;
   const app = await buildApp(config, logger, devToken ? { explorerToken: devToken } : {});
 
   let stopping = false;
@@ -49,12 +57,13 @@ async function main(): Promise<void> {
 
   try {
     const address = await app.start();
-    if (devToken) {
-      const url = `http://${address.address === '0.0.0.0' ? 'localhost' : address.address}:${address.port}/graphql`;
+    if (devToken && devPlan?.issue) {
+      const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/graphql`;
       logger.info({ url }, `explorer: open ${url}`);
-      logger.info({ token: devToken }, 'development admin token (all scopes, 7 days); the explorer already sends it');
-      if (config.authSecretGenerated) logger.info('AUTH_JWT_SECRET was generated for this run; tokens stop working at restart');
+      const lifetime = devPlan.lifetimeSeconds % 86_400 === 0 ? `${devPlan.lifetimeSeconds / 86_400} days` : `${devPlan.lifetimeSeconds} s`;
+      logger.info({ token: devToken }, `development admin token (all scopes, ${lifetime}); the explorer already sends it`);
     }
+    if (config.authSecretGenerated) logger.info('AUTH_JWT_SECRET was generated for this run; tokens stop working at restart');
   } catch (error) {
     logger.fatal({ err: error }, 'start-up failed');
     await app.stop().catch(() => {});
