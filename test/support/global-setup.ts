@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { localPostgres } from '../../scripts/local-postgres.js';
+import { ensureKafkaToolJars } from './kafka-tools.js';
 import { brokerAnswers, LOCAL_KAFKA_SCRIPT } from './local-kafka.js';
 
 const run = promisify(execFile);
@@ -36,6 +37,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       say(`database: ${local.description}`);
       project.provide('adminDatabaseUrl', local.url('postgres'));
     }
+    // Tests run Kafka's own tools from these jars, whichever broker they talk to.
+    await ensureKafkaToolJars();
     if (process.env.KAFKA_BROKERS) {
       project.provide('kafkaBrokers', process.env.KAFKA_BROKERS);
       return stopAll;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -16,9 +16,38 @@ export interface GroupOffsetRow {
   readonly lag: bigint | undefined;
 }
 
+let fetching: Promise<void> | undefined;
+
+/**
+ * Fetches Kafka's jars (scripts/kafka/kafka.sh fetch) unless a complete set is there: the tools need them even when
+ * the suite found a broker already running and so never started one (which fetches them). kafka.sh empties the
+ * directory before filling it, so runs that fetch at once (vitest workers, two suites) take turns on a lock file;
+ * the second finds the set complete and returns.
+ */
+export function ensureKafkaToolJars(): Promise<void> {
+  fetching ??= (async () => {
+    if (!version) throw new Error('no kafka.version in scripts/kafka/pom.xml');
+    if (existsSync(`${root}.cache/kafka/${version}/lib/.complete`)) return;
+    mkdirSync(`${root}.cache/kafka`, { recursive: true });
+    const script = `${root}scripts/kafka/kafka.sh`;
+    // flock(1) is util-linux, on every Linux; elsewhere fetch unlocked.
+    const locked = await run('flock', ['--version']).then(
+      () => true,
+      () => false,
+    );
+    const options = { timeout: 600_000 };
+    if (locked) await run('flock', [`${root}.cache/kafka/fetch.lock`, 'bash', script, 'fetch'], options);
+    else await run('bash', [script, 'fetch'], options);
+  })();
+  fetching.catch(() => {
+    fetching = undefined; // the next caller tries again
+  });
+  return fetching;
+}
+
 /** Kafka's own consumer-group tool (what `kafka-consumer-groups.sh` runs), from the jars the project fetched. */
 export async function consumerGroupsTool(brokers: string, args: readonly string[]): Promise<string> {
-  if (!version) throw new Error('no kafka.version in scripts/kafka/pom.xml');
+  await ensureKafkaToolJars();
   const { stdout } = await run(
     'java',
     [
