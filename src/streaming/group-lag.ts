@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { lastCommitAt } from './commit-metadata.js';
 import type { HeldGroup } from './group-offsets.js';
 import type { LogClient } from './log-client.js';
 
@@ -9,6 +10,18 @@ export interface GroupLagEntry {
   readonly lag: number;
   /** True when this process holds the group (a subscriber is connected here): the figure is current at every read. */
   readonly connected: boolean;
+  /**
+   * Not connected: when a gateway last committed the group (epoch ms, read from its commits' metadata at the last
+   * refresh), that is when a subscription last used it. Absent for a connected group, and for one whose commits carry
+   * no time (written by an older gateway or an operator's tool).
+   */
+  readonly lastUsedAt?: number;
+}
+
+/** What is known of a group no subscription of this process holds, as of the last refresh. */
+interface Unheld {
+  readonly lag: number;
+  readonly lastUsedAt: number | undefined;
 }
 
 export interface GroupLagOptions {
@@ -53,7 +66,7 @@ export class GroupLag {
   readonly #options: GroupLagOptions;
   readonly #view: GroupLagView;
   /** Groups not held here: their lag at the last refresh (or at release). Oldest first, for eviction. */
-  readonly #unheld = new Map<string, number>();
+  readonly #unheld = new Map<string, Unheld>();
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #failing = false;
@@ -81,7 +94,8 @@ export class GroupLag {
   released(groupId: string, offsets: ReadonlyMap<number, bigint>): void {
     if (!this.#options.isTracked(groupId)) return;
     const ends = this.#view.ends();
-    if (ends) this.#remember(groupId, lagOf(offsets, ends));
+    // Its time is read from Kafka at the next refresh (the commit just made carries it).
+    if (ends) this.#remember(groupId, { lag: lagOf(offsets, ends), lastUsedAt: this.#unheld.get(groupId)?.lastUsedAt });
   }
 
   /** Every followed group: those held here with their lag now, the others with their lag at the last refresh. */
@@ -94,8 +108,8 @@ export class GroupLag {
       held.add(group.id);
       if (ends) entries.push({ groupId: group.id, lag: lagOf(group.committed, ends), connected: true });
     }
-    for (const [groupId, lag] of this.#unheld) {
-      if (!held.has(groupId)) entries.push({ groupId, lag, connected: false });
+    for (const [groupId, { lag, lastUsedAt }] of this.#unheld) {
+      if (!held.has(groupId)) entries.push({ groupId, lag, connected: false, ...(lastUsedAt !== undefined && { lastUsedAt }) });
     }
     return entries;
   }
@@ -125,7 +139,7 @@ export class GroupLag {
     for (const groupId of this.#unheld.keys()) if (!tracked.has(groupId)) this.#unheld.delete(groupId);
     // Already followed ones first, so a crowd of new groups cannot push them out.
     const queue = [...new Set([...this.#unheld.keys(), ...tracked])].slice(0, maxUnheld);
-    const lags = new Map<string, number | undefined>();
+    const lags = new Map<string, Unheld | undefined>();
     let failure: unknown;
     await Promise.all(
       Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
@@ -133,7 +147,7 @@ export class GroupLag {
           try {
             const committed = await log.committed(groupId, topic);
             const offsets = new Map([...committed].map(([partition, { offset }]) => [partition, offset]));
-            lags.set(groupId, offsets.size === 0 ? undefined : lagOf(offsets, ends));
+            lags.set(groupId, offsets.size === 0 ? undefined : { lag: lagOf(offsets, ends), lastUsedAt: lastCommitAt(committed.values()) });
           } catch (error) {
             // This group keeps its figure from before.
             failure ??= error;
@@ -177,9 +191,9 @@ export class GroupLag {
   }
 
   /** Latest last, so that beyond the bound the group followed longest without news goes first. */
-  #remember(groupId: string, lag: number): void {
+  #remember(groupId: string, unheld: Unheld): void {
     this.#unheld.delete(groupId);
-    this.#unheld.set(groupId, lag);
+    this.#unheld.set(groupId, unheld);
     const { maxUnheld = 1000 } = this.#options;
     for (const oldest of this.#unheld.keys()) {
       if (this.#unheld.size <= maxUnheld) break;

@@ -1,8 +1,8 @@
 import type { Logger } from '../logger.js';
+import { commitMetadata, GATEWAY_COMMIT_TAG } from './commit-metadata.js';
 import type { CommittedOffset, LogClient } from './log-client.js';
 
-/** Metadata of every offset a gateway commits: an offset without it was written by someone else (an operator's tool). */
-export const GATEWAY_COMMIT_TAG = 'graphql-kafka-gateway';
+export { GATEWAY_COMMIT_TAG };
 
 export type GroupKind = 'durable' | 'ephemeral';
 
@@ -99,7 +99,6 @@ export class GroupOffsets {
   readonly #waiting: (() => void)[] = [];
   /** Final commits and deletions of groups already let go, which close() must still wait for. */
   readonly #finishing = new Set<Promise<void>>();
-  readonly #tag: string;
   #timer: NodeJS.Timeout | undefined;
   #running = 0;
   #ticking = false;
@@ -108,7 +107,6 @@ export class GroupOffsets {
 
   constructor(options: GroupOffsetsOptions) {
     this.#options = options;
-    this.#tag = `${GATEWAY_COMMIT_TAG} ${options.instanceId}`;
   }
 
   start(): void {
@@ -284,7 +282,8 @@ export class GroupOffsets {
     if (offsets.size === 0) return;
     // A copy before the await: a member's live positions may move on while the commit is in flight.
     const sent = new Map(offsets);
-    await this.#options.log.commit(group.id, this.#options.topic, sent, this.#tag);
+    // Stamped with the time: the last use of a durable group (metrics), and the owner of an ephemeral one (its sweep).
+    await this.#options.log.commit(group.id, this.#options.topic, sent, commitMetadata(this.#options.instanceId, Date.now()));
     group.committed = sent;
     group.committedAt = Date.now();
   }

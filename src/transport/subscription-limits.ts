@@ -1,3 +1,4 @@
+import type { SubscriptionChurn } from '../domain/subscription-churn.js';
 import { AppError } from '../errors.js';
 
 export interface SubscriptionLimitsOptions {
@@ -5,11 +6,17 @@ export interface SubscriptionLimitsOptions {
   readonly perSocket: number;
   /** Subscriptions open at once for one caller (token `sub`) in this process; 0 for no limit. */
   readonly perCaller: number;
+  /**
+   * New subscriptions per caller per minute (RATE_LIMITED past it). One instance for the process, passed to every
+   * transport's limits, so a caller cannot add a minute's allowance per transport. Absent: no such limit.
+   */
+  readonly churn?: SubscriptionChurn;
 }
 
 /**
  * Counts the subscriptions open on each socket and for each caller, and refuses one over either limit with
- * TOO_MANY_SUBSCRIPTIONS; the socket and its other subscriptions go on.
+ * TOO_MANY_SUBSCRIPTIONS, or one over the caller's new subscriptions per minute with RATE_LIMITED; the socket and its
+ * other subscriptions go on.
  */
 export class SubscriptionLimits<Socket extends object> {
   readonly #options: SubscriptionLimitsOptions;
@@ -20,7 +27,10 @@ export class SubscriptionLimits<Socket extends object> {
     this.#options = options;
   }
 
-  /** @throws AppError TOO_MANY_SUBSCRIPTIONS when the socket or the caller holds its limit already. */
+  /**
+   * @throws AppError TOO_MANY_SUBSCRIPTIONS when the socket or the caller holds its limit already.
+   * @throws AppError RATE_LIMITED (details.retryAfterSeconds) when the caller started its minute's allowance already.
+   */
   admit(socket: Socket, sub: string, id: string): void {
     const { perSocket, perCaller } = this.#options;
     let open = this.#bySocket.get(socket);
@@ -44,6 +54,8 @@ export class SubscriptionLimits<Socket extends object> {
         },
       );
     }
+    // Last: a subscription refused for another reason does not use up the caller's allowance.
+    this.#options.churn?.take(sub);
     if (!open) {
       open = { sub, ids: new Set() };
       this.#bySocket.set(socket, open);

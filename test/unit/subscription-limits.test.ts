@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SubscriptionChurn } from '../../src/domain/subscription-churn.js';
 import { AppError } from '../../src/errors.js';
 import { SubscriptionLimits } from '../../src/transport/subscription-limits.js';
 
@@ -36,5 +37,26 @@ describe('SubscriptionLimits', () => {
     expect(limits.openFor('bob')).toBe(1);
     limits.release(a, '1');
     expect(limits.openFor('bob')).toBe(1);
+  });
+
+  it("should refuse a caller's new subscriptions past its minute's allowance with RATE_LIMITED, shared by every transport's limits", () => {
+    const now = 0;
+    const churn = new SubscriptionChurn(2, () => now);
+    const [websocket, other] = [
+      new SubscriptionLimits<object>({ perSocket: 1, perCaller: 0, churn }),
+      new SubscriptionLimits<object>({ perSocket: 0, perCaller: 0, churn }),
+    ];
+    const socket = {};
+    websocket.admit(socket, 'alice', '1');
+    // Refused for the socket's limit: uses none of the allowance.
+    expect(refusedCode(() => websocket.admit(socket, 'alice', '2'))).toBe('TOO_MANY_SUBSCRIPTIONS');
+    websocket.release(socket, '1');
+    websocket.admit(socket, 'alice', '2');
+    websocket.release(socket, '2');
+    expect(refusedCode(() => other.admit({}, 'alice', '3'))).toBe('RATE_LIMITED');
+    expect(refusedCode(() => websocket.admit(socket, 'alice', '3'))).toBe('RATE_LIMITED');
+    // A refused subscription is not counted as open.
+    expect(websocket.openFor('alice')).toBe(0);
+    expect(refusedCode(() => other.admit({}, 'bob', '1'))).toBeUndefined();
   });
 });

@@ -36,3 +36,22 @@ export function isDurableGroupId(prefix: string, groupId: string): boolean {
   const dot = rest.indexOf('.');
   return dot > 0 && rest.slice(0, dot) !== EPHEMERAL && SUBSCRIBER_ID.test(rest.slice(dot + 1));
 }
+
+/** Whether a group id is an ephemeral subscription's group under this prefix. */
+export const isEphemeralGroupId = (prefix: string, groupId: string): boolean => groupId.startsWith(`${prefix}.${EPHEMERAL}.`);
+
+const PRESENCE = 'gateway-';
+
+/**
+ * The group whose commit a live gateway process renews, so that other processes know its ephemeral groups are in use:
+ * `<prefix>.gateway-<instanceId>`. One dot, so it is neither a durable group (those have two) nor an ephemeral one.
+ */
+export const presenceGroupId = (prefix: string, instanceId: string): string => `${prefix}.${PRESENCE}${instanceId}`;
+
+/** The gateway process a presence group belongs to; undefined for any other group. */
+export function presenceOwner(prefix: string, groupId: string): string | undefined {
+  const start = `${prefix}.${PRESENCE}`;
+  if (!groupId.startsWith(start)) return undefined;
+  const owner = groupId.slice(start.length);
+  return owner !== '' && !owner.includes('.') ? owner : undefined;
+}

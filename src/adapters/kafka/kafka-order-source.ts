@@ -7,12 +7,21 @@ import { type CursorScope, decodeCursor, encodeCursor } from '../../domain/subsc
 import { AppError, badInput } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { SettledOrderDelivery, SettledOrderSource, StartPosition, SubscribeRequest } from '../../ports/settled-order-source.js';
+import { EphemeralGroupSweep } from '../../streaming/ephemeral-group-sweep.js';
 import type { GroupLagEntry } from '../../streaming/group-lag.js';
 import type { LogClient } from '../../streaming/log-client.js';
 import type { StartRequest } from '../../streaming/start-positions.js';
 import { SubscriptionLaggedError } from '../../streaming/stream-subscription.js';
 import { createTopicStreams } from '../../streaming/topic-streams.js';
-import { durableGroupId, ephemeralGroupId, isDurableGroupId } from './consumer-group-names.js';
+import {
+  durableGroupId,
+  ephemeralGroupId,
+  isDurableGroupId,
+  isEphemeralGroupId,
+  presenceGroupId,
+  presenceOwner,
+} from './consumer-group-names.js';
+import { createKafkaGroupInspector } from './kafka-group-inspector.js';
 import { createKafkaWire } from './kafka-wire.js';
 
 interface DecodedOrder {
@@ -47,6 +56,13 @@ export interface KafkaOrderSourceOptions {
     /** Most such groups followed. @default 1000 */
     readonly maxUnheld?: number;
   };
+  /** Deletes the ephemeral groups of gateway processes that died (see `EphemeralGroupSweep`); off when absent. */
+  readonly ephemeralSweep?: {
+    /** Mean time between sweeps (each wait is 50-150% of it). */
+    readonly sweepMs: number;
+    /** A process whose presence commit is older than this is taken for gone. */
+    readonly staleAfterMs: number;
+  };
 }
 
 export type SubscriptionKind = 'durable' | 'ephemeral';
@@ -63,6 +79,12 @@ export interface SubscriptionObserver {
 }
 
 export interface KafkaOrderSource extends SettledOrderSource {
+  /** Starts the background work that needs no subscription: the presence commit and the sweep of abandoned groups. */
+  start(): void;
+  /** This process, as its commits' metadata names it. */
+  readonly instanceId: string;
+  /** The sweep of abandoned ephemeral groups, when `ephemeralSweep` was given (tests run one at will). */
+  readonly sweep: EphemeralGroupSweep | undefined;
   /** The lag of every durable group followed (empty unless `lag` was given). */
   groupLag(): GroupLagEntry[];
 }
@@ -74,11 +96,25 @@ export interface KafkaOrderSource extends SettledOrderSource {
 export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaOrderSource {
   const { topic, groupPrefix, cursorSecret, logger, observer } = options;
   const log = options.log ?? createKafkaWire(options.kafka);
+  const instanceId = randomUUID();
+  const sweep =
+    options.ephemeralSweep &&
+    new EphemeralGroupSweep({
+      log,
+      inspector: createKafkaGroupInspector(options.kafka, topic),
+      topic,
+      logger,
+      instanceId,
+      ...options.ephemeralSweep,
+      isEphemeral: (groupId) => isEphemeralGroupId(groupPrefix, groupId),
+      presenceGroup: (owner) => presenceGroupId(groupPrefix, owner),
+      presenceOwner: (groupId) => presenceOwner(groupPrefix, groupId),
+    });
   const streams = createTopicStreams<DecodedOrder>({
     log,
     topic,
     logger,
-    instanceId: randomUUID(),
+    instanceId,
     decode: (record) => {
       const event = parseOrderSettledEvent(record.value);
       if (event === null) {
@@ -114,6 +150,8 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
       groupId,
       kind,
       start,
+      // One caller's replays cannot take every catch-up read from another's subscribers.
+      caller: request.caller.sub,
       accept: (decoded) => matchesFilter(decoded.order, request.filter),
       // CONTRACT.md: a settled order's record is keyed by its account id.
       ...(request.filter.accountId !== undefined && { key: request.filter.accountId }),
@@ -156,6 +194,13 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
   }
 
   return {
+    instanceId,
+    sweep,
+
+    start(): void {
+      sweep?.start();
+    },
+
     subscribe(request: SubscribeRequest): AsyncGenerator<SettledOrderDelivery, void, undefined> {
       const scope: CursorScope = { sub: request.caller.sub, topic };
       const durable = request.subscriberId !== undefined;
@@ -186,6 +231,8 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
       const generators = [...open.values()];
       await Promise.all(generators.map((generator) => generator.return(undefined).catch(() => undefined)));
       await streams.close();
+      // After the streams: their ephemeral groups are deleted by then, so nothing of this process is left to sweep.
+      await sweep?.stop();
       await log.close();
     },
 
