@@ -12,6 +12,7 @@ import { createPostgresLedger } from './adapters/postgres/postgres-ledger.js';
 import type { Config } from './config.js';
 import type { Caller } from './domain/caller.js';
 import { createLedgerService } from './domain/ledger-service.js';
+import { SubscriptionChurn } from './domain/subscription-churn.js';
 import { toSubscribeRequest } from './domain/subscription-request.js';
 import type { GatewayServices } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
@@ -105,6 +106,9 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     observer: metrics.subscriptions,
     // Beyond the labelled ones, groups count only in group="other": following ten times as many bounds the fetches.
     lag: { refreshMs: config.METRICS_REFRESH_MS, maxUnheld: 10 * config.METRICS_MAX_LAG_GROUPS },
+    ...(config.EPHEMERAL_GROUP_SWEEP_MS > 0 && {
+      ephemeralSweep: { sweepMs: config.EPHEMERAL_GROUP_SWEEP_MS, staleAfterMs: config.EPHEMERAL_GROUP_STALE_MS },
+    }),
   });
   const relayLogger = logger.child({ component: 'outbox-relay' });
   const relaySettings: RelaySettings = {
@@ -134,6 +138,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const authenticate = (header: unknown) => callerFromAuthorization(config.AUTH_JWT_SECRET, header, tokenRules);
   const rateLimiter = createRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST });
   const admit = (caller: Caller) => rateLimiter.admit(caller.sub);
+  // One for the process: every transport's subscriptions draw on the same per-caller allowance.
+  const subscriptionChurn = new SubscriptionChurn(config.SUBSCRIPTIONS_PER_CALLER_PER_MINUTE);
   const formatError = createErrorFormatter(logger.child({ component: 'graphql' }));
   // One definition of the limits and introspection for every transport.
   const operations = operationPolicyFrom(config);
@@ -179,7 +185,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     admit,
     formatError,
     logger: logger.child({ component: 'websocket' }),
-    subscriptionLimits: { perSocket: config.SUBSCRIPTIONS_PER_SOCKET, perCaller: config.SUBSCRIPTIONS_PER_CALLER },
+    subscriptionLimits: { perSocket: config.SUBSCRIPTIONS_PER_SOCKET, perCaller: config.SUBSCRIPTIONS_PER_CALLER, churn: subscriptionChurn },
     keepAliveMs: config.WS_KEEPALIVE_MS,
     initTimeoutMs: config.WS_INIT_TIMEOUT_MS,
     maxAwaitingInit: config.WS_MAX_AWAITING_INIT,
@@ -214,6 +220,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       logger.info('database migrations are applied');
       topicReady = ensureTopicUntilDone();
       await relay.start();
+      orderSource.start();
       const address = await http.listen(config.PORT, config.HOST);
       logger.info({ host: address.address, port: address.port }, 'gateway is listening');
       return address;

@@ -181,6 +181,8 @@ const environmentSchema = z.object({
   SUBSCRIPTIONS_PER_SOCKET: integer(0, 1_000_000).default(100),
   /** Subscriptions one caller (token `sub`) may hold open at once on this process; 0 for no limit. @default 1000 */
   SUBSCRIPTIONS_PER_CALLER: integer(0, 10_000_000).default(1000),
+  /** New subscriptions one caller (token `sub`) may start per minute on this process, over every transport (all at once after a quiet minute, then evenly); past it RATE_LIMITED with retryAfterSeconds. Bounds the consumer groups a subscribe/complete loop creates and deletes. 0 for no limit. @default 1200 */
+  SUBSCRIPTIONS_PER_CALLER_PER_MINUTE: integer(0, 10_000_000).default(1200),
   /** Server ping interval of websockets; a peer that misses one ping by the next is closed. 0 turns it off. @default 30000 */
   WS_KEEPALIVE_MS: integer(0, 3_600_000).default(30000),
   /** How long a new websocket may take to send `connection_init` before it is closed (4408). @default 3000 */
@@ -193,6 +195,12 @@ const environmentSchema = z.object({
   OFFSETS_COMMIT_INTERVAL_MS: integer(10, 60000).default(1000),
   /** How often a connected durable group's unchanged offsets are committed again; keep it well under the broker's offsets.retention.minutes. @default 3600000 */
   OFFSETS_REFRESH_MS: integer(1000, 604_800_000).default(3_600_000),
+  /** Mean time between two sweeps (each wait is 50-150% of it) that delete the ephemeral groups of gateway processes that died; every gateway sweeps. 0 turns sweeping off (and this process's presence commit with it). @default 300000 */
+  EPHEMERAL_GROUP_SWEEP_MS: integer(0, 86_400_000).default(300_000),
+  /** A gateway process whose presence commit (renewed every sixth of this) is older than this is taken for gone, and its ephemeral groups without members are swept. Keep it above the clock skew between gateway hosts. @default 180000 */
+  EPHEMERAL_GROUP_STALE_MS: integer(600, 86_400_000).default(180_000),
+  /** A durable group that no subscription has used (committed) for this long is counted in gateway_idle_durable_groups; the gateway never deletes it. @default 2592000000 (30 days) */
+  DURABLE_GROUP_IDLE_MS: integer(1000, 315_360_000_000).default(2_592_000_000),
   /** Durable subscriber groups labelled in gateway_consumer_group_lag (those furthest behind); the rest are summed under group="other". @default 100 */
   METRICS_MAX_LAG_GROUPS: integer(1, 10_000).default(100),
   /** How often what a scrape must not wait for is refreshed: Kafka's and PostgreSQL's reachability, and the offsets of durable groups no subscription here holds. @default 15000 */
