@@ -1,3 +1,4 @@
+import { FairSlots } from './fair-slots.js';
 import { type LogClient, type LogRecord, OffsetOutOfRangeError } from './log-client.js';
 import type { StreamItem } from './partition-window.js';
 import { toStreamItem } from './topic-tail.js';
@@ -15,7 +16,7 @@ export interface CatchUpReadsOptions<T> {
   readonly log: LogClient;
   readonly topic: string;
   readonly decode: (record: LogRecord) => T | null;
-  /** Reads in flight at once, for the whole topic. */
+  /** Reads in flight at once, for the whole topic; one caller holds at most its fair share of them. */
   readonly concurrency: number;
   /** @default 128 KiB */
   readonly maxBytes?: number;
@@ -24,28 +25,30 @@ export interface CatchUpReadsOptions<T> {
 }
 
 /**
- * Reads for subscriptions that are behind the live window: bounded in number, and shared when several ask for the
- * same partition and offset at once (many subscribers starting at EARLIEST, say).
+ * Reads for subscriptions that are behind the live window: bounded in number, shared fairly between callers (one
+ * caller replaying the topic on many subscriptions cannot make another's subscriber wait behind all of them), and
+ * shared when several ask for the same partition and offset at once (many subscribers starting at EARLIEST, say).
  */
 export class CatchUpReads<T> {
   readonly #options: CatchUpReadsOptions<T>;
   readonly #inFlight = new Map<string, Promise<CatchUpChunk<T>>>();
   /** Recent answers: a log's records never change, so many subscribers joining at one offset share one read. */
   readonly #recent = new Map<string, CatchUpChunk<T>>();
-  readonly #waiting: (() => void)[] = [];
-  #running = 0;
+  readonly #slots: FairSlots<string>;
 
   constructor(options: CatchUpReadsOptions<T>) {
     this.#options = options;
+    this.#slots = new FairSlots(options.concurrency);
   }
 
-  read(partition: number, offset: bigint): Promise<CatchUpChunk<T>> {
+  /** `caller` is whose subscription asks: the read waits for a slot within that caller's share. */
+  read(partition: number, offset: bigint, caller = ''): Promise<CatchUpChunk<T>> {
     const key = `${partition}:${offset}`;
     const recent = this.#recent.get(key);
     if (recent) return Promise.resolve(recent);
     let chunk = this.#inFlight.get(key);
     if (!chunk) {
-      chunk = this.#limited(() => this.#read(partition, offset))
+      chunk = this.#limited(caller, () => this.#read(partition, offset))
         .then((answer) => {
           if (!answer.moved && answer.items.length > 0) this.#remember(key, answer);
           return answer;
@@ -64,14 +67,12 @@ export class CatchUpReads<T> {
     }
   }
 
-  async #limited<R>(work: () => Promise<R>): Promise<R> {
-    if (this.#running >= this.#options.concurrency) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#running++;
+  async #limited<R>(caller: string, work: () => Promise<R>): Promise<R> {
+    await new Promise<void>((resolve) => this.#slots.acquire(caller, resolve));
     try {
       return await work();
     } finally {
-      this.#running--;
-      this.#waiting.shift()?.();
+      this.#slots.release(caller);
     }
   }
 

@@ -23,6 +23,8 @@ export interface StreamSubscriptionOptions<T> {
   readonly catchUp: CatchUpReads<T>;
   readonly start: ReadonlyMap<number, bigint>;
   readonly accept: (value: T) => boolean;
+  /** Whose subscription this is: its catch-up reads count toward that caller's fair share. @default '' (one for all) */
+  readonly caller?: string;
   /** Only records with this key can be accepted: the subscription waits for those (and for sweeps) only. */
   readonly key?: string;
   /** Read behind the live window when it falls behind (durable), instead of ending with SubscriptionLaggedError. */
@@ -116,7 +118,7 @@ export class StreamSubscription<T> implements GroupMember {
   async #readBehind(catchUp: CatchUpReads<T>, partition: number, from: bigint): Promise<CatchUpChunk<T> | undefined> {
     for (let pauseMs = 200; !this.#ended; pauseMs = Math.min(pauseMs * 2, 5_000)) {
       try {
-        return await catchUp.read(partition, from);
+        return await catchUp.read(partition, from, this.#options.caller);
       } catch (error) {
         this.#options.onReadFailed?.(error);
         await new Promise<void>((resolve) => {

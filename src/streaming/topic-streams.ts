@@ -19,7 +19,7 @@ export interface TopicStreamsOptions<T> {
   readonly instanceId: string;
   /** Records kept per partition in memory; an ephemeral subscription further behind than this is ended. @default 2000 */
   readonly windowRecords?: number;
-  /** Catch-up reads in flight at once. @default 8 */
+  /** Catch-up reads in flight at once; one caller holds at most ceil(this / callers reading behind). @default 8 */
   readonly catchUpConcurrency?: number;
   /** @default 1000 */
   readonly commitIntervalMs?: number;
@@ -34,6 +34,8 @@ export interface StreamRequest<T> {
   readonly kind: GroupKind;
   readonly start: StartRequest;
   readonly accept: (value: T) => boolean;
+  /** Who subscribes (a token's `sub`): the catch-up reads are shared fairly between callers. @default one caller for all */
+  readonly caller?: string;
   /** Only records with this Kafka key can be accepted (lets the engine wake the subscription for those only). */
   readonly key?: string;
   /** Called once the start positions are fixed and the group holds them: whatever is appended from then on arrives. */
@@ -124,6 +126,7 @@ export function createTopicStreams<T>(options: TopicStreamsOptions<T>): TopicStr
         catchUp,
         start: positions,
         accept: request.accept,
+        ...(request.caller !== undefined && { caller: request.caller }),
         ...(request.key !== undefined && { key: request.key }),
         catchUpWhenLagging: kind === 'durable',
         onReadFailed: (error) => logCatchUpFailure(error, groupId),
