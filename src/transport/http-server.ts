@@ -5,7 +5,7 @@ import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } fr
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import express, { type ErrorRequestHandler, type Router } from 'express';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import type { Caller } from '../domain/caller.js';
 import { AppError, isAppError } from '../errors.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
@@ -184,11 +184,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     screened.add(query);
   };
 
-  const contextOf = async (
+  /**
+   * Authenticates, admits and screens a request before Apollo sees it (Apollo's CSRF check and parse come after):
+   * a refusal is answered here, cheaply, and undefined returned; otherwise the operation's context.
+   */
+  const prepare = async (
     request: IncomingMessage,
     response: ServerResponse,
     fields: { query?: unknown; operationName?: unknown },
-  ): Promise<GraphQLContext & Timed> => {
+  ): Promise<(GraphQLContext & Timed) | undefined> => {
     try {
       const caller = await options.authenticate(request.headers.authorization);
       if (!caller) throw new AppError('UNAUTHENTICATED', ANONYMOUS_MESSAGE);
@@ -210,7 +214,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       if (!isAppError(error)) throw error;
       // Refused before Apollo's pipeline, which its plugins never see.
       observer?.operation('http', rootFieldOfText(fields.query, fields.operationName), error.code, elapsedSeconds(response));
-      throw new GraphQLError(error.message, { originalError: error, extensions: { code: error.code, http: httpHeadOf(error) } });
+      const { status, headers } = httpHeadOf(error);
+      for (const [name, value] of headers ?? []) response.setHeader(name, value);
+      sendJson(response, status, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
+      return undefined;
     }
   };
 
@@ -230,7 +237,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       return answerRequestError(error, response, options.logger);
     }
     const fields = (body ?? {}) as { query?: unknown; operationName?: unknown };
-    await serveGraphQL(apollo, request, response, body, () => contextOf(request, response, fields));
+    const context = await prepare(request, response, fields);
+    if (context) await serveGraphQL(apollo, request, response, body, async () => context);
   };
   const servedPlainPost = (request: IncomingMessage, response: ServerResponse): boolean => {
     if (request.method !== 'POST' || !isGraphQLPath(request.url) || !isPlainJson(request)) return false;
@@ -256,7 +264,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     express.json({ limit: MAX_BODY_BYTES }),
     (request, response, next) => {
       const fields = { ...(request.query as object), ...(request.body as object) };
-      serveGraphQL(apollo, request, response, request.body, () => contextOf(request, response, fields)).catch(next);
+      prepare(request, response, fields)
+        .then((context) => context && serveGraphQL(apollo, request, response, request.body, async () => context))
+        .catch(next);
     },
   );
   const expressErrors: ErrorRequestHandler = (error: unknown, _request, response, next) => {
