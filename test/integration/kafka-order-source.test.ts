@@ -24,7 +24,9 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     const [first] = subscribers;
     const event = first!.events[0]!;
     expect(event.offset).toMatch(/^\d+$/);
+    // The record's own timestamp, set when it was produced: between the publish and now (1 s of clock slack).
     expect(event.publishedAt.getTime()).toBeGreaterThanOrEqual(publishedAt - 1_000);
+    expect(event.publishedAt.getTime()).toBeLessThanOrEqual(Date.now() + 1_000);
     expect(event.order.amount).toBe(1999n);
   });
 
