@@ -2,13 +2,15 @@ import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { callerFromAuthorization, tokenRulesOf } from './adapters/auth/access-tokens.js';
-import { createKafka, ensureTopic, kafkaReachable } from './adapters/kafka/kafka-client.js';
+import { createKafka, ensureTopic } from './adapters/kafka/kafka-client.js';
+import { kafkaReachability } from './adapters/kafka/kafka-reachability.js';
 import { createKafkaOrderSource } from './adapters/kafka/kafka-order-source.js';
 import { kafkaSecurity } from './adapters/kafka/kafka-security.js';
 import { openDatabase } from './adapters/postgres/database.js';
 import { applyMigrationsWhenReachable } from './adapters/postgres/migrate.js';
 import { createOutboxSignal } from './adapters/postgres/outbox-writer.js';
 import { createPostgresLedger } from './adapters/postgres/postgres-ledger.js';
+import { postgresReachability } from './adapters/postgres/postgres-reachability.js';
 import type { Config } from './config.js';
 import type { Caller } from './domain/caller.js';
 import { createLedgerService } from './domain/ledger-service.js';
@@ -20,6 +22,7 @@ import { buildGatewaySchema } from './graphql/schema.js';
 import { subscriptionSharing } from './graphql/subscription-sharing.js';
 import type { Logger } from './logger.js';
 import { operationPolicyFrom } from './operations/operation-limits.js';
+import { groupLabeler, groupLabelKey } from './observability/group-labels.js';
 import { createGatewayMetrics } from './observability/metrics-registry.js';
 import { reachabilityProbe } from './observability/reachability.js';
 import { composeRelay, type RelaySettings } from './relay/compose-relay.js';
@@ -27,7 +30,7 @@ import { startRelayThread } from './relay/relay-thread.js';
 import type { RelayWorkerConfig } from './relay-worker.js';
 import { createDrainState } from './transport/drain.js';
 import { createExplorerHandler, createExplorerOffHandler, explorerAssetsExist } from './transport/explorer.js';
-import { healthRoutes, type ReadinessCheck } from './transport/health.js';
+import { healthRoutes } from './transport/health.js';
 import { createHttpServer } from './transport/http-server.js';
 import { metricsRoute } from './transport/metrics.js';
 import { rootFieldNames } from './transport/operation-metrics.js';
@@ -75,15 +78,24 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   });
   const security = kafkaSecurity(config);
   const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }), undefined, security);
-  const dependencies: ReadinessCheck[] = [
-    { name: 'postgres', check: () => database.ping() },
-    { name: 'kafka', check: () => kafkaReachable(kafka) },
-  ];
-  const reachability = reachabilityProbe(dependencies, config.METRICS_REFRESH_MS);
+  // Each on a connection of its own, kept: /readyz and scrapes read the probe's state, never a dependency.
+  const postgresCheck = postgresReachability(config.DATABASE_URL);
+  const kafkaCheck = kafkaReachability(kafka);
+  const reachability = reachabilityProbe(
+    [
+      { name: 'postgres', check: () => postgresCheck.check() },
+      { name: 'kafka', check: () => kafkaCheck.check() },
+    ],
+    { intervalMs: config.READINESS_REFRESH_MS, onCheck: (name, up) => metrics.dependencies.checked(name, up) },
+  );
   const schema = buildGatewaySchema();
   // Read at each scrape; the parts they read are built below.
   const metrics = createGatewayMetrics(
-    { operations: rootFieldNames(schema), maxLagGroups: config.METRICS_MAX_LAG_GROUPS },
+    {
+      operations: rootFieldNames(schema),
+      maxLagGroups: config.METRICS_MAX_LAG_GROUPS,
+      groupLabel: groupLabeler(config.METRICS_GROUP_LABELS, groupLabelKey(config.AUTH_JWT_SECRET)),
+    },
     {
       activeSubscriptions: () => orderSource.activeCount,
       outboxPending: () => relay.pending,
@@ -164,8 +176,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     observer: metrics.http,
     drain,
     routes: [
-      healthRoutes(dependencies, () => shuttingDown),
-      metricsRoute(metrics),
+      healthRoutes(reachability, () => shuttingDown),
+      metricsRoute(metrics, { ...(config.METRICS_TOKEN !== undefined && { token: config.METRICS_TOKEN }) }),
       config.EXPLORER_ENABLED
         ? createExplorerHandler({
             assetsDir: EXPLORER_ASSETS_DIR,
@@ -246,6 +258,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
         await http.stop();
         await relay.stop();
         reachability.stop();
+        await Promise.all([postgresCheck.close(), kafkaCheck.close()]);
         // Bounded: with Kafka down, a topic check can sit in kafkajs's retries; it stops itself once shuttingDown.
         await Promise.race([topicReady, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
         await outboxSignal.close();

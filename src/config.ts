@@ -203,8 +203,14 @@ const environmentSchema = z.object({
   DURABLE_GROUP_IDLE_MS: integer(1000, 315_360_000_000).default(2_592_000_000),
   /** Durable subscriber groups labelled in gateway_consumer_group_lag (those furthest behind); the rest are summed under group="other". @default 100 */
   METRICS_MAX_LAG_GROUPS: integer(1, 10_000).default(100),
-  /** How often what a scrape must not wait for is refreshed: Kafka's and PostgreSQL's reachability, and the offsets of durable groups no subscription here holds. @default 15000 */
+  /** How often what a scrape must not wait for is refreshed: the offsets of durable groups no subscription here holds. @default 15000 */
   METRICS_REFRESH_MS: integer(100, 3_600_000).default(15000),
+  /** When set, GET /metrics answers only requests with `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise). At least 16 characters. */
+  METRICS_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  /** Durable groups in metric labels: `full` (the group id, which holds the caller's `sub`), `hashed` (12 hex characters of an HMAC of the id, keyed from AUTH_JWT_SECRET: stable across restarts and processes), `none` (no per-group series, only the sum under group="other"). @default hashed */
+  METRICS_GROUP_LABELS: oneOf(['full', 'hashed', 'none']).default('hashed'),
+  /** How often PostgreSQL and Kafka are checked in the background for /readyz and gateway_dependency_up, one check of each at a time however many requests arrive; /readyz answers 503 until both answered. @default 2000 */
+  READINESS_REFRESH_MS: integer(100, 600_000).default(2000),
   /** After SIGTERM, how long /readyz answers 503 (and new websockets are refused) before open ones are closed, so a load balancer stops routing here first. @default 1000 */
   DRAIN_DELAY_MS: integer(0, 600000).default(1000),
   /** How long shutdown may take, drain delay included, before the process exits anyway. @default 10000 */
@@ -219,7 +225,7 @@ export type Config = Omit<Environment, 'AUTH_JWT_SECRET'> & {
   authSecretGenerated: boolean;
 };
 
-const SECRET_VARIABLES = new Set(['AUTH_JWT_SECRET', 'KAFKA_SASL_PASSWORD']);
+const SECRET_VARIABLES = new Set(['AUTH_JWT_SECRET', 'KAFKA_SASL_PASSWORD', 'METRICS_TOKEN']);
 
 const readable = (path: string): boolean => {
   try {

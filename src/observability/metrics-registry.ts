@@ -3,6 +3,7 @@ import type { SubscriptionKind, SubscriptionObserver } from '../adapters/kafka/k
 import { CLIENT_CODES } from '../graphql/format-error.js';
 import type { RelayThreadObserver } from '../relay/relay-thread.js';
 import type { GroupLagEntry } from '../streaming/group-lag.js';
+import type { GroupLabeler } from './group-labels.js';
 import {
   type HttpObserver,
   type HttpRoute,
@@ -35,6 +36,8 @@ export interface GatewayMetricsOptions {
   readonly operations: readonly string[];
   /** Groups labelled in gateway_consumer_group_lag, largest lag first; the rest are summed under group="other". */
   readonly maxLagGroups: number;
+  /** The label of a group in the metrics that list groups (group-labels.ts); undefined: no series of its own. @default the group id */
+  readonly groupLabel?: GroupLabeler;
 }
 
 /** The gateway's metrics: its own registry (and nothing in the global one), and the hooks that feed it. */
@@ -48,6 +51,12 @@ export interface GatewayMetrics {
   readonly websocket: WebSocketObserver;
   readonly subscriptions: SubscriptionObserver;
   readonly relay: RelayThreadObserver;
+  /** Told of each background check of a dependency (reachability.ts). */
+  readonly dependencies: DependencyObserver;
+}
+
+export interface DependencyObserver {
+  checked(dependency: string, up: boolean): void;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -224,7 +233,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
     },
   };
 
-  // Consumer-group lag, bounded to maxLagGroups labelled series.
+  // Consumer-group lag, bounded to maxLagGroups labelled series, labelled as METRICS_GROUP_LABELS says.
+  const groupLabel: GroupLabeler = options.groupLabel ?? ((groupId) => groupId);
   let lagSnapshot: { at: number; entries: readonly GroupLagEntry[] } | undefined;
   const lagEntries = () => {
     const now = performance.now();
@@ -241,7 +251,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
       const ranked = [...lagEntries()].sort((a, b) => b.lag - a.lag || (a.groupId < b.groupId ? -1 : 1));
       let rest: number | undefined;
       ranked.forEach(({ groupId, lag }, rank) => {
-        if (rank < options.maxLagGroups) this.set({ group: groupId }, lag);
+        const group = rank < options.maxLagGroups ? groupLabel(groupId) : undefined;
+        if (group !== undefined) this.set({ group }, lag);
         else rest = (rest ?? 0) + lag;
       });
       if (rest !== undefined) this.set({ group: OTHER_GROUPS }, rest);
@@ -263,13 +274,33 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
   // Dependencies.
   new Gauge({
     name: 'gateway_dependency_up',
-    help: 'Whether a dependency answered its last probe (1) or not (0), probed every METRICS_REFRESH_MS',
+    help: 'Whether a dependency answered its last probe (1) or not (0), probed every READINESS_REFRESH_MS',
     labelNames: ['dependency'],
     registers,
     collect() {
       for (const [dependency, up] of sources.reachability()) this.set({ dependency }, up ? 1 : 0);
     },
   });
+  const checks = bound(
+    new BoundCounter(
+      'gateway_readiness_checks_total',
+      'Background checks of each dependency by result (up, down): they follow READINESS_REFRESH_MS, never the number of /readyz requests',
+    ),
+  );
+  // Labels bounded by the app's dependencies (postgres, kafka).
+  const checkSeries = new Map<string, CounterSeries>();
+  const dependencies: DependencyObserver = {
+    checked(dependency, up) {
+      const result = up ? 'up' : 'down';
+      const key = `${dependency}\0${result}`;
+      let series = checkSeries.get(key);
+      if (!series) {
+        series = checks.series({ dependency, result });
+        checkSeries.set(key, series);
+      }
+      series.inc();
+    },
+  };
 
   return {
     contentType: registry.contentType,
@@ -284,5 +315,6 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
     websocket,
     subscriptions,
     relay,
+    dependencies,
   };
 }

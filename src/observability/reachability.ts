@@ -1,44 +1,83 @@
-import type { ReadinessCheck } from '../transport/health.js';
+/** One dependency the gateway needs to serve (PostgreSQL, Kafka), and how to ask whether it answers. */
+export interface DependencyCheck {
+  readonly name: string;
+  /**
+   * Resolves true when the dependency answered. It should settle within its own timeout (the adapters tear their
+   * connection down when it passes): the next check of this dependency waits for it.
+   */
+  check(): Promise<boolean>;
+}
+
+/** Where a dependency stands: `pending` until its first check ended. */
+export type DependencyStatus = 'pending' | 'up' | 'down';
+
+export interface ReachabilityOptions {
+  /** Time from the end of one check of a dependency to the start of the next. */
+  readonly intervalMs: number;
+  /** A check not answered by then counts as down at once (it stays the one in flight until it settles). @default 2000 */
+  readonly timeoutMs?: number;
+  /** Told of each check's outcome (metrics count them). */
+  readonly onCheck?: (name: string, up: boolean) => void;
+}
 
 export interface ReachabilityProbe {
-  /** The last answer of each check, by name; absent until its first probe ended. */
+  /** The last answer of each check, by name; absent until its first check ended. */
   readonly state: ReadonlyMap<string, boolean>;
+  /** Every dependency's status, in the order of the checks. */
+  statuses(): [name: string, status: DependencyStatus][];
+  /** True when every dependency answered its last check (false before the first answers). */
+  ready(): boolean;
   start(): void;
-  /** Stops probing; a probe in flight (at most its check's own timeout) is not waited for. */
+  /** Stops probing; a check in flight is not waited for. */
   stop(): void;
 }
 
 /**
- * Runs the readiness checks every `intervalMs`, away from scrapes: a scrape reads the last answers, and never waits
- * on a dependency (a Kafka probe opens a connection of its own).
+ * Checks each dependency on a schedule of its own, away from requests: /readyz and scrapes read the last answers, so
+ * however many arrive, at most one check per dependency is in flight and none waits on a dependency.
  */
-export function reachabilityProbe(checks: readonly ReadinessCheck[], intervalMs: number): ReachabilityProbe {
+export function reachabilityProbe(checks: readonly DependencyCheck[], options: ReachabilityOptions): ReachabilityProbe {
+  const { intervalMs, timeoutMs = 2000, onCheck } = options;
   const state = new Map<string, boolean>();
-  let timer: NodeJS.Timeout | undefined;
-  let probing = false;
-  const probe = () => {
-    // A probe still out (each check has a timeout of its own) is not doubled.
-    if (probing) return;
-    probing = true;
-    void Promise.all(
-      checks.map(async ({ name, check }) => {
-        state.set(name, await check().catch(() => false));
-      }),
-    ).finally(() => {
-      probing = false;
-    });
+  const timers = new Map<string, NodeJS.Timeout>();
+  let running = false;
+  // A check still out when stop() and start() follow each other must not go on as a second schedule.
+  let generation = 0;
+
+  const probe = async ({ name, check }: DependencyCheck, started: number) => {
+    const current = () => running && generation === started;
+    if (!current()) return;
+    let answered = false;
+    const record = (up: boolean) => {
+      answered = true;
+      if (!current()) return;
+      state.set(name, up);
+      onCheck?.(name, up);
+    };
+    const late = setTimeout(() => record(false), timeoutMs).unref();
+    const up = await check().catch(() => false);
+    clearTimeout(late);
+    if (!answered) record(up);
+    // Scheduled from the end of this check, never beside it: one in flight per dependency, whatever happens.
+    if (current()) timers.set(name, setTimeout(() => void probe({ name, check }, started), intervalMs).unref());
   };
+
   return {
     state,
+    statuses: () => checks.map(({ name }) => [name, statusOf(state.get(name))]),
+    ready: () => checks.every(({ name }) => state.get(name) === true),
     start() {
-      if (timer) return;
-      timer = setInterval(probe, intervalMs);
-      timer.unref();
-      probe();
+      if (running) return;
+      running = true;
+      generation++;
+      for (const check of checks) void probe(check, generation);
     },
     stop() {
-      clearInterval(timer);
-      timer = undefined;
+      running = false;
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
     },
   };
 }
+
+const statusOf = (up: boolean | undefined): DependencyStatus => (up === undefined ? 'pending' : up ? 'up' : 'down');

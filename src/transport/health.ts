@@ -1,28 +1,35 @@
 import type { Router } from 'express';
 import express from 'express';
+import type { DependencyStatus } from '../observability/reachability.js';
 
-export interface ReadinessCheck {
-  readonly name: string;
-  check(): Promise<boolean>;
+/** What /readyz reads: the dependencies' last answers, refreshed in the background (observability/reachability.ts). */
+export interface ReadinessState {
+  statuses(): [name: string, status: DependencyStatus][];
 }
 
-/** GET /healthz: the process is up. GET /readyz: every dependency answers, else 503 naming the ones that do not; 503 at once while shutting down. */
-export function healthRoutes(checks: readonly ReadinessCheck[], isShuttingDown: () => boolean): Router {
+const ANSWER: Record<DependencyStatus, string> = { up: 'ok', down: 'failing', pending: 'pending' };
+
+/**
+ * GET /healthz: the process is up. GET /readyz: every dependency answered its last background check, else 503 naming
+ * the ones that did not (`failing`) or have not answered yet (`pending`); 503 at once while shutting down. Neither
+ * waits on a dependency nor touches one, so a flood of probes costs no connection and no query.
+ */
+export function healthRoutes(readiness: ReadinessState, isShuttingDown: () => boolean): Router {
   const router = express.Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
-    // At once, without waiting on the checks: a load balancer must see it before the sockets close.
+  router.get('/readyz', (_req, res) => {
+    // A load balancer must see it before the sockets close.
     if (isShuttingDown()) {
       res.status(503).json({ status: 'shutting-down' });
       return;
     }
-    const results = await Promise.all(checks.map(async (c) => [c.name, await c.check().catch(() => false)] as const));
-    const failing = results.filter(([, ok]) => !ok).map(([name]) => name);
-    res.status(failing.length === 0 ? 200 : 503).json({
-      status: failing.length === 0 ? 'ready' : 'unavailable',
-      checks: Object.fromEntries(results.map(([name, ok]) => [name, ok ? 'ok' : 'failing'])),
+    const statuses = readiness.statuses();
+    const ready = statuses.every(([, status]) => status === 'up');
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'unavailable',
+      checks: Object.fromEntries(statuses.map(([name, status]) => [name, ANSWER[status]])),
     });
   });
   return router;

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Router } from 'express';
 
 /** What GET /metrics serves: the Prometheus text of a registry (src/observability/metrics-registry.ts owns it). */
@@ -6,10 +7,35 @@ export interface MetricsText {
   metrics(): Promise<string>;
 }
 
+export interface MetricsRouteOptions {
+  /** When set, only `Authorization: Bearer <token>` is served; anything else is 401. @default undefined (public) */
+  readonly token?: string;
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * True when the header carries the token. Both sides are hashed first, so the comparison takes the same time
+ * whatever the length or the first wrong byte of what was sent.
+ */
+export function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer +(\S+) *$/i.exec(header ?? '');
+  return timingSafeEqual(digest(match?.[1] ?? ''), expected) && match !== null;
+}
+
 /** GET /metrics in Prometheus text format. */
-export function metricsRoute(registry: MetricsText): Router {
+export function metricsRoute(registry: MetricsText, options: MetricsRouteOptions = {}): Router {
   const router = express.Router();
-  router.get('/metrics', async (_req, res) => {
+  const expected = options.token === undefined ? undefined : digest(options.token);
+  router.get('/metrics', async (req, res) => {
+    if (expected && !bearerMatches(req.headers.authorization, expected)) {
+      res
+        .status(401)
+        .set('WWW-Authenticate', 'Bearer realm="metrics"')
+        .type('text/plain')
+        .send('GET /metrics needs Authorization: Bearer <METRICS_TOKEN>\n');
+      return;
+    }
     res.type(registry.contentType).send(await registry.metrics());
   });
   return router;
