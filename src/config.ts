@@ -313,7 +313,9 @@ export type TokenSettings = Pick<Environment, 'AUTH_JWT_AUDIENCE' | 'AUTH_JWT_IS
 export function loadTokenSettings(env: NodeJS.ProcessEnv = process.env): TokenSettings {
   const keys = ['AUTH_JWT_AUDIENCE', 'AUTH_JWT_ISSUER', 'AUTH_MAX_TOKEN_LIFETIME'] as const;
   const present = Object.fromEntries(keys.flatMap((key) => (env[key] ? [[key, env[key]]] : [])));
-  const parsed = environmentSchema.pick({ AUTH_JWT_AUDIENCE: true, AUTH_JWT_ISSUER: true, AUTH_MAX_TOKEN_LIFETIME: true }).safeParse(present);
+  const parsed = environmentSchema
+    .pick({ AUTH_JWT_AUDIENCE: true, AUTH_JWT_ISSUER: true, AUTH_MAX_TOKEN_LIFETIME: true })
+    .safeParse(present);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const variable = String(issue?.path[0] ?? 'environment');
