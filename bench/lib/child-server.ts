@@ -17,21 +17,27 @@ export interface ChildServer extends ProcessMeter {
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-/** However the run ends (a failure, Ctrl-C), no server it started may outlive it. */
+/**
+ * However the run ends (a failure, Ctrl-C), no server it started may outlive it. Signals are the runner's
+ * (bench/run.ts): it stops what it started, then exits, and this hook kills what is left.
+ */
 function killAllOnExit() {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const child of running) child.kill('SIGKILL');
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 }
 
 /**
  * Starts a Node.js server script as a child process of its own, on a free loopback port, and resolves once it
  * logs `"gateway is listening"` with its port (pino's line, which the no-op baseline imitates).
  */
-export async function startChildServer(script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ChildServer> {
+export async function startChildServer(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<ChildServer> {
   killAllOnExit();
   const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: ROOT,
@@ -80,17 +86,23 @@ export async function startChildServer(script: string, env: Record<string, strin
 
 /**
  * The built gateway (`node dist/main.js`, NODE_ENV=production, no rate limit, explorer off), with the node options of
- * BENCH_GATEWAY_NODE_ARGS and then `extraNodeArgs`.
+ * BENCH_GATEWAY_NODE_ARGS and then `extraNodeArgs`. `fromSource` runs src/main.ts through tsx instead (the smoke run:
+ * it measures nothing, so it needs no build).
  */
-export function startGateway(env: Record<string, string>, extraNodeArgs: readonly string[] = []): Promise<ChildServer> {
-  const nodeArgs = [...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), ...extraNodeArgs];
+export function startGateway(env: Record<string, string>, extraNodeArgs: readonly string[] = [], fromSource = false): Promise<ChildServer> {
+  const nodeArgs = [
+    ...(fromSource ? ['--import', 'tsx'] : []),
+    ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ...extraNodeArgs,
+  ];
   return startChildServer(
-    'dist/main.js',
+    fromSource ? 'src/main.ts' : 'dist/main.js',
     {
       NODE_ENV: 'production',
       AUTH_JWT_SECRET: BENCH_SECRET,
       // info: the "listening" line is how the suite learns the port; the gateway logs nothing per request.
       LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
       EXPLORER_ENABLED: 'false',
       // One load-generating caller would hit the per-caller limit: a benchmark measures the gateway, not its limit.
       RATE_LIMIT_PER_SECOND: '0',

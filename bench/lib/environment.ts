@@ -1,42 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
-import { brokerAnswers } from '../../scripts/kafka/broker-answers.js';
 import { applyMigrations } from '../../src/adapters/postgres/migrate.js';
 import { createScratchDatabase, type ScratchDatabase, uniqueName } from '../../test/support/scratch.js';
 import type { Machine } from './results.js';
 
 export { uniqueName };
 
-export const ADMIN_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-
-/** Benchmarks send traffic to this machine only. */
-export function assertLoopback(what: string, hostPorts: string): void {
-  for (const hostPort of hostPorts.split(',')) {
-    const host = hostPort.trim().replace(/:\d+$/, '');
-    if (!LOOPBACK.has(host)) throw new Error(`${what} must be on loopback for benchmarks, not ${hostPort}`);
-  }
-}
-
-/** Null when a broker of `brokers` answers, else the one line to print. */
-export async function kafkaProblem(brokers = KAFKA_BROKERS): Promise<string | null> {
-  const answering = await Promise.all(
-    brokers.split(',').map((b) => {
-      const [host = '', port = ''] = b.trim().split(/:(?=\d+$)/);
-      return brokerAnswers(Number(port), host);
-    }),
-  );
-  return answering.includes(true)
-    ? null
-    : `no Kafka broker answers at ${brokers}: start one with \`npm run kafka:start\`, or set KAFKA_BROKERS`;
-}
-
 /** An empty, migrated database of its own; drop() removes it. */
-export async function migratedScratchDatabase(prefix = 'gkg_bench'): Promise<ScratchDatabase> {
-  const database = await createScratchDatabase(ADMIN_DATABASE_URL, prefix);
+export async function migratedScratchDatabase(adminDatabaseUrl: string, prefix = 'gkg_bench'): Promise<ScratchDatabase> {
+  const database = await createScratchDatabase(adminDatabaseUrl, prefix);
   try {
     await applyMigrations(database.url);
   } catch (error) {
@@ -46,8 +19,7 @@ export async function migratedScratchDatabase(prefix = 'gkg_bench'): Promise<Scr
   return database;
 }
 
-export const kafkaClient = (brokers = KAFKA_BROKERS) =>
-  new Kafka({ brokers: brokers.split(','), clientId: 'bench', logLevel: logLevel.NOTHING });
+export const kafkaClient = (brokers: string) => new Kafka({ brokers: brokers.split(','), clientId: 'bench', logLevel: logLevel.NOTHING });
 
 /** Deletes topics and the consumer groups whose names start with `groupPrefix`; a missing one is no failure. */
 export async function removeKafkaResources(brokers: string, topics: string[], groupPrefix?: string): Promise<void> {

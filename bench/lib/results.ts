@@ -12,6 +12,10 @@ export interface Column {
 
 export type Cell = string | number | null;
 
+/** The columns of a latency summary (stats.ts `summarize`), in ms: p50, p95, p99 and max unless fewer are asked for. */
+export const latencyColumns = (keys: readonly ('p50' | 'p95' | 'p99' | 'max')[] = ['p50', 'p95', 'p99', 'max']): Column[] =>
+  keys.map((key) => ({ key, label: key, unit: 'ms' }));
+
 export interface ResultTable {
   title: string;
   columns: Column[];

@@ -1,21 +1,12 @@
-import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
 import { forkBenchChild } from '../lib/bench-child.js';
-import { BENCH_SECRET, startGateway } from '../lib/child-server.js';
-import {
-  KAFKA_BROKERS,
-  loadNote,
-  migratedScratchDatabase,
-  pollUntil,
-  removeKafkaResources,
-  sleep,
-  uniqueName,
-} from '../lib/environment.js';
+import { pollUntil, sleep } from '../lib/environment.js';
 import type { ObserverAnswer, ObserverRequest } from '../lib/event-observer.js';
-import { graphqlClient, openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
+import { openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
 import { openLoop } from '../lib/load.js';
 import { monotonicMs } from '../lib/monotonic-clock.js';
-import type { ResultTable } from '../lib/results.js';
+import { latencyColumns, type ResultTable } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
+import { startScenarioGateway } from '../lib/scenario-gateway.js';
 import { type LatencySummary, pairedDelays, ratio, round, summarize } from '../lib/stats.js';
 
 const ACCOUNTS = 64;
@@ -32,35 +23,31 @@ const FAN_OUT_RATE = 200;
 export const endToEndLatency: Scenario = {
   name: 'end-to-end-latency',
   title: 'placeOrder response to event, at fixed offered rates',
-  async run({ quick, progress, defer }) {
-    const loadAtStart = loadNote('when the scenario started');
+  async run(context) {
+    const { quick, progress, defer } = context;
     const rates = [200, 1000];
     const seconds = quick ? 3 : 20;
-    const database = await migratedScratchDatabase();
-    defer(() => database.drop());
-    const topic = uniqueName('bench-e2e').replaceAll('_', '-');
-    const groupPrefix = uniqueName('bench').replaceAll('_', '-');
-    defer(() => removeKafkaResources(KAFKA_BROKERS, [topic], `${groupPrefix}.`));
     progress.update('end-to-end-latency: starting the gateway');
-    const gateway = await startGateway({
-      DATABASE_URL: database.url,
-      KAFKA_BROKERS,
-      ORDERS_TOPIC: topic,
-      KAFKA_GROUP_PREFIX: groupPrefix,
+    const {
+      server: gateway,
+      brokers,
+      topic,
+      groupPrefix,
+      token,
+      client,
+    } = await startScenarioGateway(context, {
+      name: 'e2e',
       // One caller opens all 20 subscriptions: the benchmark measures the engine, not the per-caller limit.
-      SUBSCRIPTIONS_PER_CALLER: '0',
+      env: { SUBSCRIPTIONS_PER_CALLER: '0' },
+      maxSockets: 128,
     });
-    defer(() => gateway.stop());
-    const token = await mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
-    const client = graphqlClient(gateway.url, { token, maxSockets: 128 });
-    defer(async () => client.close());
     const accounts = await openAccounts(client, 'acc', ACCOUNTS);
 
     progress.update('end-to-end-latency: starting the observer process');
     const observer = await forkBenchChild<ObserverRequest, ObserverAnswer>(
       'bench/lib/event-observer.ts',
       'OBSERVER_SETUP',
-      { url: gateway.url, token, brokers: KAFKA_BROKERS, topic, groupId: `${groupPrefix}.bare` },
+      { url: gateway.url, token, brokers, topic, groupId: `${groupPrefix}.bare` },
       { type: 'close' },
     );
     defer(() => observer.close());
@@ -149,10 +136,7 @@ export const endToEndLatency: Scenario = {
         { key: 'rate', label: 'offered', unit: 'orders/s' },
         { key: 'achieved', label: 'achieved', unit: 'orders/s' },
         { key: 'count', label: 'samples', unit: 'orders' },
-        { key: 'p50', label: 'p50', unit: 'ms' },
-        { key: 'p95', label: 'p95', unit: 'ms' },
-        { key: 'p99', label: 'p99', unit: 'ms' },
-        { key: 'max', label: 'max', unit: 'ms' },
+        ...latencyColumns(),
         { key: 'vs', label: 'p50 over the bare consumer', unit: 'ms' },
         { key: 'ratio', label: 'p50 / bare consumer p50', unit: 'x' },
       ],
@@ -164,12 +148,8 @@ export const endToEndLatency: Scenario = {
       rows: fanOutRows,
     };
     return {
-      name: this.name,
-      title: this.title,
       tables: [table, fanOutTable],
       notes: [
-        loadAtStart,
-        loadNote('when it ended'),
         'The bare consumer and the subscriptions run in one observer process of their own, apart from the load generator; arrivals are timed on the monotonic clock both processes share.',
         'An event that arrives before its placeOrder response counts as 0 ms (the response is written after the commit).',
         `With ${FAN_OUT_SUBSCRIPTIONS} subscriptions, the gateway's figures pool every subscriber's delay of every order (${FAN_OUT_SUBSCRIPTIONS} samples per order).`,

@@ -1,12 +1,12 @@
 import postgres from 'postgres';
-import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
 import { type BareShape, bareSettlement } from '../lib/bare-sql.js';
-import { BENCH_SECRET, type ChildServer, startChildServer, startGateway } from '../lib/child-server.js';
-import { KAFKA_BROKERS, migratedScratchDatabase, pollUntil, removeKafkaResources, uniqueName } from '../lib/environment.js';
+import { type ChildServer, startChildServer } from '../lib/child-server.js';
+import { migratedScratchDatabase, pollUntil } from '../lib/environment.js';
 import { graphqlClient, openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
 import { closedLoop, type LoadResult } from '../lib/load.js';
-import type { ResultTable } from '../lib/results.js';
+import { latencyColumns, type ResultTable } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
+import { benchToken, startScenarioGateway } from '../lib/scenario-gateway.js';
 import { percentile, ratio, round, summarize } from '../lib/stats.js';
 
 const ACCOUNTS = 64;
@@ -36,7 +36,8 @@ const ownCpuMs = () => {
 export const mutationThroughput: Scenario = {
   name: 'mutation-throughput',
   title: 'placeOrder throughput beside bare SQL and a no-op mutation',
-  async run({ quick, progress, defer }) {
+  async run(context) {
+    const { quick, progress, defer } = context;
     const steps = quick
       ? [
           { concurrency: 1, orders: 200 },
@@ -50,31 +51,14 @@ export const mutationThroughput: Scenario = {
         ];
     const warmUp = quick ? 200 : 500;
 
-    const bareDb = await migratedScratchDatabase();
+    const bareDb = await migratedScratchDatabase(context.adminDatabaseUrl);
     defer(() => bareDb.drop());
-    const token = await mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
+    const token = await benchToken();
 
     /** A built gateway of its own (database, topic), its accounts, and its outbox read from a connection of ours. */
-    const gatewayUnderTest = async (what: string, extraEnv: Record<string, string>, nodeArgs: readonly string[] = []) => {
-      const db = await migratedScratchDatabase();
-      defer(() => db.drop());
-      const topic = uniqueName('bench-mutations').replaceAll('_', '-');
-      const groupPrefix = uniqueName('bench').replaceAll('_', '-');
-      defer(() => removeKafkaResources(KAFKA_BROKERS, [topic], `${groupPrefix}.`));
-      const server = await startGateway(
-        {
-          DATABASE_URL: db.url,
-          KAFKA_BROKERS,
-          ORDERS_TOPIC: topic,
-          KAFKA_GROUP_PREFIX: groupPrefix,
-          ...extraEnv,
-        },
-        nodeArgs,
-      );
-      defer(() => server.stop());
-      const client = graphqlClient(server.url, { token, maxSockets: 64 });
-      defer(async () => client.close());
-      const outbox = postgres(db.url, { max: 1, onnotice: () => {} });
+    const gatewayUnderTest = async (what: string, env: Record<string, string>, nodeArgs: readonly string[] = []) => {
+      const { server, client, database } = await startScenarioGateway(context, { name: 'mutations', env, nodeArgs });
+      const outbox = postgres(database.url, { max: 1, onnotice: () => {} });
       defer(() => outbox.end({ timeout: 5 }));
       const accounts = await openAccounts(client, 'acc', ACCOUNTS);
       return { what, server, client, outbox, accounts };
@@ -215,8 +199,7 @@ export const mutationThroughput: Scenario = {
         { key: 'orders', label: 'orders', unit: 'orders' },
         { key: 'throughput', label: 'throughput', unit: 'orders/s' },
         { key: 'vsBare', label: 'ratio to bare transaction', unit: 'x' },
-        { key: 'p50', label: 'p50', unit: 'ms' },
-        { key: 'p99', label: 'p99', unit: 'ms' },
+        ...latencyColumns(['p50', 'p99']),
         { key: 'serverCpu', label: 'server CPU per order', unit: 'ms' },
         { key: 'mainThreadCpu', label: 'of which main thread', unit: 'ms' },
         { key: 'loadCpu', label: 'load generator CPU per order', unit: 'ms' },
@@ -228,18 +211,13 @@ export const mutationThroughput: Scenario = {
       columns: [
         { key: 'what', label: 'what' },
         { key: 'count', label: 'records', unit: 'records' },
-        { key: 'p50', label: 'p50', unit: 'ms' },
-        { key: 'p95', label: 'p95', unit: 'ms' },
-        { key: 'p99', label: 'p99', unit: 'ms' },
-        { key: 'max', label: 'max', unit: 'ms' },
+        ...latencyColumns(),
         { key: 'batches', label: 'relay batches', unit: 'batches' },
         { key: 'perBatch', label: 'records per batch', unit: 'records' },
       ],
       rows: kafkaRows,
     };
     return {
-      name: this.name,
-      title: this.title,
       tables: [table, kafkaTable],
       notes: [
         'Each step runs the baselines and the gateway one after another in this run, on the same database server.',

@@ -1,12 +1,11 @@
 import postgres from 'postgres';
-import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
-import { BENCH_SECRET, startGateway } from '../lib/child-server.js';
-import { migratedScratchDatabase, removeKafkaResources, sleep, uniqueName } from '../lib/environment.js';
-import { graphqlClient, openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
+import { localBroker } from '../../scripts/kafka/local-broker.js';
+import { sleep } from '../lib/environment.js';
+import { openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
 import { openLoop } from '../lib/load.js';
-import { startPrivateBroker } from '../lib/private-broker.js';
 import type { ResultTable } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
+import { startScenarioGateway } from '../lib/scenario-gateway.js';
 import { round } from '../lib/stats.js';
 
 /** A port unlikely to collide with the shared broker (9092) or the tests' private ones. */
@@ -26,22 +25,14 @@ interface Sample {
 export const relayDrain: Scenario = {
   name: 'relay-drain',
   title: 'relay drain after Kafka stopped under load',
-  async run({ quick, progress, defer }) {
+  async run(context) {
+    const { quick, progress, defer } = context;
     const rate = quick ? 200 : 500;
     const outageSeconds = quick ? 3 : 10;
     const beforeSeconds = quick ? 2 : 5;
     progress.update(`relay-drain: starting a private broker on 127.0.0.1:${BROKER_PORT}`);
-    const broker = await startPrivateBroker(BROKER_PORT);
-    defer(() => broker.stop());
-    const database = await migratedScratchDatabase();
-    defer(() => database.drop());
-    const topic = uniqueName('bench-drain').replaceAll('_', '-');
-    defer(() => removeKafkaResources(broker.brokers, [topic]));
-    const gateway = await startGateway({ DATABASE_URL: database.url, KAFKA_BROKERS: broker.brokers, ORDERS_TOPIC: topic });
-    defer(() => gateway.stop());
-    const token = await mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
-    const client = graphqlClient(gateway.url, { token, maxSockets: 128 });
-    defer(async () => client.close());
+    const broker = await localBroker(BROKER_PORT, { start: 'always', starting: (starting) => defer(() => starting.stop()) });
+    const { client, database } = await startScenarioGateway(context, { name: 'drain', brokers: broker.brokers, maxSockets: 128 });
     const accounts = await openAccounts(client, 'acc', 64);
     const sql = postgres(database.url, { max: 1, onnotice: () => {} });
     defer(() => sql.end({ timeout: 5 }));
@@ -125,8 +116,6 @@ export const relayDrain: Scenario = {
       ],
     };
     return {
-      name: this.name,
-      title: this.title,
       tables: [table],
       notes: [
         'The outbox is sampled every 100 ms from its own connection; "steady lag" is the most pending records seen before the pause.',

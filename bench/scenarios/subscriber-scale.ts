@@ -1,21 +1,12 @@
-import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
 import { forkBenchChild } from '../lib/bench-child.js';
-import { BENCH_SECRET, startGateway } from '../lib/child-server.js';
-import {
-  KAFKA_BROKERS,
-  loadNote,
-  migratedScratchDatabase,
-  pollUntil,
-  removeKafkaResources,
-  sleep,
-  uniqueName,
-} from '../lib/environment.js';
-import { graphqlClient, openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
+import { pollUntil, sleep } from '../lib/environment.js';
+import { openAccounts, orderVariables, PLACE_ORDER } from '../lib/http-client.js';
 import { pidListeningOn } from '../lib/listeners.js';
 import { openLoop } from '../lib/load.js';
 import { processMeter } from '../lib/proc.js';
 import type { Cell, ResultTable } from '../lib/results.js';
 import type { Scenario } from '../lib/scenario.js';
+import { startScenarioGateway } from '../lib/scenario-gateway.js';
 import { round, summarize } from '../lib/stats.js';
 import type { SwarmRequest, SwarmStatus } from '../lib/subscriber-swarm.js';
 import { delayTracker, subscribeOrders, wsClient } from '../lib/subscribers.js';
@@ -50,34 +41,27 @@ async function idleCpuPercent(meters: { cpuMs(): number }[], ms: number): Promis
 export const subscriberScale: Scenario = {
   name: 'subscriber-scale',
   title: 'subscriber scale: the ramp until the engine gives out',
-  async run({ quick, progress, defer }) {
-    const loadAtStart = loadNote('when the scenario started');
+  async run(context) {
+    const { quick, progress, defer } = context;
     const steps = quick ? [100, 200] : [1000, 2000, 5000, 10_000];
     // Past the time the joins take at the paced rate; a step that needs longer has given out.
     const slackMs = quick ? 20_000 : 30_000;
     const boundFor = (joins: number) => slackMs + (joins / JOINS_PER_SECOND) * 1000;
     const idleMs = quick ? 2000 : 3000;
     const latencySeconds = quick ? 3 : 5;
-    const database = await migratedScratchDatabase();
-    defer(() => database.drop());
-    const topic = uniqueName('bench-scale').replaceAll('_', '-');
-    const groupPrefix = uniqueName('bench').replaceAll('_', '-');
-    defer(() => removeKafkaResources(KAFKA_BROKERS, [topic], `${groupPrefix}.`));
     progress.update('subscriber-scale: starting the gateway');
-    const gateway = await startGateway({
-      DATABASE_URL: database.url,
-      KAFKA_BROKERS,
-      ORDERS_TOPIC: topic,
-      KAFKA_GROUP_PREFIX: groupPrefix,
+    const {
+      server: gateway,
+      brokers,
+      token,
+      client,
+    } = await startScenarioGateway(context, {
+      name: 'scale',
       // One caller opens them all: a benchmark measures the engine, not the per-caller limit.
-      SUBSCRIPTIONS_PER_CALLER: '0',
+      env: { SUBSCRIPTIONS_PER_CALLER: '0' },
     });
-    defer(() => gateway.stop());
-    const token = await mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
-    const client = graphqlClient(gateway.url, { token });
-    defer(async () => client.close());
     const [quiet, hot] = await openAccounts(client, 'acc', 2);
-    const brokerPort = Number(KAFKA_BROKERS.split(',')[0]?.split(':')[1] ?? 9092);
+    const brokerPort = Number(brokers.split(',')[0]?.split(':')[1] ?? 9092);
     const brokerPid = pidListeningOn(brokerPort);
     const broker = brokerPid ? processMeter(brokerPid) : null;
 
@@ -184,12 +168,8 @@ export const subscriberScale: Scenario = {
       rows,
     };
     return {
-      name: this.name,
-      title: this.title,
       tables: [table],
       notes: [
-        loadAtStart,
-        loadNote('when it ended'),
         'Ready: subscribe -> the first event, an order placed on the quiet account just after the `since` each subscription starts at.',
         "Latency is measured by one more subscription in the load generator, on another account, while the ramp's subscriptions stay open.",
         stoppedAt ? `The ramp stopped at ${stoppedAt}.` : 'The ramp completed every step.',
