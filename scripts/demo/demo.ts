@@ -19,6 +19,7 @@ import { localPostgres } from '../local-postgres.js';
 import { LagWatch, type Observed, observe } from './observe.js';
 import { OPENING_DEPOSIT, orderGenerator } from './order-generator.js';
 import { deleteTopicAndGroups, ensureBroker, ensureDatabase, root, sleep, startGateway, untilTopicReady } from './stack.js';
+import { commitAllowance, lagText, newlyInStep, systemState } from './system-state.js';
 import { SYSTEM_NAMES, type SystemName, type SystemProcess, systemProcess } from './systems.js';
 import { type Frame, renderFrame, renderLine, type SystemRow } from './view.js';
 
@@ -80,6 +81,9 @@ const note = (line: string) => {
   notes.push(`${new Date().toISOString().slice(11, 19)} ${line}`);
   if (!interactive) process.stderr.write(`demo: ${line}\n`);
 };
+
+/** The gateway's OFFSETS_COMMIT_INTERVAL_MS (src/config.ts): how far a durable group's offsets may trail while in step. */
+const commitIntervalMs = Number(process.env.OFFSETS_COMMIT_INTERVAL_MS) || 1000;
 
 const groupOf = (name: SystemName) => (name === 'analytics' ? analyticsGroup : `${groupPrefix}.${name}.demo`);
 
@@ -161,7 +165,7 @@ async function main(): Promise<number> {
 
     const expectedFor = (name: SystemName) =>
       orders.settled.filter((o) => name !== 'topup' || o.product === 'phone-topup').map((o) => o.id);
-    let lag: Record<string, number> | undefined;
+    let lag: Record<string, number | null> | undefined;
     let kafkaState = 'up';
     let lagBusy = false;
     const refreshLag = () => {
@@ -179,35 +183,45 @@ async function main(): Promise<number> {
     };
     const rows = (): { rows: SystemRow[]; observed: Record<SystemName, Observed> } => {
       const observed = {} as Record<SystemName, Observed>;
+      const allowance = commitAllowance(
+        orders.settled.map((o) => o.at),
+        Date.now(),
+        commitIntervalMs,
+      );
       const list = SYSTEM_NAMES.map((name, i): SystemRow => {
         const seen = observe(name, stateDir);
         observed[name] = seen;
         const ids = new Set(seen.orderIds);
         const expected = expectedFor(name);
         const ofThisRun = expected.filter((id) => ids.has(id)).length;
+        const running = systems[i]?.running() ?? false;
+        const missing = expected.length - ofThisRun;
+        const groupLag = lag === undefined ? undefined : (lag[groupOf(name)] ?? null);
         return {
           name,
           key: String(i + 1),
-          running: systems[i]?.running() ?? false,
+          running,
           distinct: ofThisRun,
           delivered: ofThisRun + Math.max(0, seen.delivered - seen.orderIds.length),
           expected: expected.length,
-          missing: expected.length - ofThisRun,
-          lag: lag?.[groupOf(name)],
+          missing,
+          lag: groupLag,
+          state: systemState({ running, missing, lag: groupLag }, allowance),
           lastEventAt: seen.lastEventAt,
           figure: seen.figure,
         };
       });
       return { rows: list, observed };
     };
-    const inStep = new Map<SystemName, boolean>();
+    const inStep = new Map<string, boolean>();
     const frame = (): Frame => {
       const { rows: list } = rows();
-      for (const row of list) {
-        const now = row.running && row.missing === 0 && row.lag === 0;
-        if (inStep.get(row.name) === false && now) note(`${row.name} caught up: ${row.distinct}/${row.expected}, nothing missed`);
-        inStep.set(row.name, now);
+      const now = new Map(list.map((row) => [row.name, row.state.kind === 'in step']));
+      for (const name of newlyInStep(inStep, now)) {
+        const row = list.find((r) => r.name === name);
+        note(`${name} caught up: ${row?.distinct}/${row?.expected}, nothing missed`);
       }
+      for (const [name, state] of now) inStep.set(name, state);
       const second = Date.now() - 1000;
       return {
         gatewayUrl: gateway?.url ?? '-',
@@ -356,7 +370,7 @@ async function untilCaughtUp(
   }
   note('gave up waiting for every system to catch up');
   for (const row of rows().rows.filter((r) => r.missing > 0)) {
-    note(`${row.name} has ${row.distinct}/${row.expected} (lag ${row.lag ?? 'unknown'}); the end of its log:`);
+    note(`${row.name} has ${row.distinct}/${row.expected} (lag ${lagText(row.lag)}); the end of its log:`);
     for (const line of logTail(join(stateDir, row.name, 'process.log'), 15)) note(`  ${line}`);
   }
   note("the gateway's last warnings and errors:");

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { groupLag } from './system-state.js';
 import type { SystemName } from './systems.js';
 
 export interface Observed {
@@ -98,21 +99,18 @@ export class LagWatch {
     }).admin();
   }
 
-  /** Lag per group, or undefined when Kafka does not answer within 3 s. */
-  async lag(groups: string[]): Promise<Record<string, number> | undefined> {
+  /** Lag per group (null: no offsets yet, see groupLag), or undefined when Kafka does not answer within 3 s. */
+  async lag(groups: string[]): Promise<Record<string, number | null> | undefined> {
     const work = async () => {
       if (!this.connected) {
         await this.admin.connect();
         this.connected = true;
       }
       const ends = await this.admin.fetchTopicOffsets(this.topic);
-      const result: Record<string, number> = {};
+      const result: Record<string, number | null> = {};
       for (const groupId of groups) {
         const [committed] = await this.admin.fetchOffsets({ groupId, topics: [this.topic] });
-        result[groupId] = ends.reduce((sum, end) => {
-          const at = Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
-          return sum + Number(end.high) - Math.max(at, Number(end.low), 0);
-        }, 0);
+        result[groupId] = groupLag(ends, committed?.partitions ?? []);
       }
       return result;
     };

@@ -1,4 +1,5 @@
 /** The live terminal view: one frame a second, plain ANSI. */
+import { type Lag, lagText, type SystemState, stateText } from './system-state.js';
 import type { SystemName } from './systems.js';
 
 export interface SystemRow {
@@ -9,7 +10,8 @@ export interface SystemRow {
   delivered: number;
   expected: number;
   missing: number;
-  lag: number | undefined;
+  lag: Lag;
+  state: SystemState;
   lastEventAt: string | null;
   figure: string;
 }
@@ -28,24 +30,21 @@ export interface Frame {
 
 const pad = (text: string, width: number) => (text.length >= width ? text.slice(0, width) : text + ' '.repeat(width - text.length));
 
-const status = (row: SystemRow) => {
-  if (!row.running) return '\u001b[33mSTOPPED\u001b[0m';
-  if (row.missing === 0 && row.lag === 0) return '\u001b[32min step\u001b[0m';
-  return `\u001b[33mcatching up\u001b[0m (${row.missing} missing)`;
-};
+/** In step in green, anything else in yellow. */
+const status = (row: SystemRow) => `\u001b[${row.state.kind === 'in step' ? 32 : 33}m${stateText(row.state)}\u001b[0m`;
 
 export function renderFrame(frame: Frame): string {
   const lines = [
     `\u001b[1mgraphql-kafka-gateway demo\u001b[0m  gateway ${frame.gatewayUrl}  up ${frame.elapsedSeconds}s  Kafka: ${frame.kafka}`,
     `producer: ${frame.perSecond} orders settled/s, ${frame.settled} settled, ${frame.refused} refused (never published)`,
     '',
-    `${pad('key system', 16)}${pad('events seen', 20)}${pad('lag', 6)}${pad('last event', 14)}${pad('own figure', 56)}state`,
+    `${pad('key system', 16)}${pad('events seen', 20)}${pad('lag', 16)}${pad('last event', 14)}${pad('own figure', 56)}state`,
   ];
   for (const row of frame.rows) {
     const seen = `${row.distinct}/${row.expected}${row.delivered > row.distinct ? ` +${row.delivered - row.distinct}rep` : ''}`;
     const last = row.lastEventAt ? row.lastEventAt.slice(11, 19) : '-';
     lines.push(
-      `${pad(`${row.key}   ${row.name}`, 16)}${pad(seen, 20)}${pad(row.lag === undefined ? '?' : String(row.lag), 6)}${pad(last, 14)}${pad(row.figure, 56)}${status(row)}`,
+      `${pad(`${row.key}   ${row.name}`, 16)}${pad(seen, 20)}${pad(lagText(row.lag), 16)}${pad(last, 14)}${pad(row.figure, 56)}${status(row)}`,
     );
   }
   lines.push('', 'events seen = distinct events of this run / orders settled this run for it (+ repeats dropped by eventId)');
@@ -56,6 +55,10 @@ export function renderFrame(frame: Frame): string {
 
 /** One line a second, for a terminal that is not a TTY. */
 export function renderLine(frame: Frame): string {
-  const parts = frame.rows.map((r) => `${r.name} ${r.distinct}/${r.expected} lag ${r.lag ?? '?'}${r.running ? '' : ' STOPPED'}`);
+  // "no offsets yet" is both the lag and the state: said once.
+  const parts = frame.rows.map(
+    (r) =>
+      `${r.name} ${r.distinct}/${r.expected} lag ${lagText(r.lag)}${r.state.kind === 'no offsets yet' ? '' : ` ${stateText(r.state)}`}`,
+  );
   return `demo ${frame.elapsedSeconds}s: ${frame.perSecond}/s settled ${frame.settled} refused ${frame.refused} kafka ${frame.kafka} | ${parts.join(' | ')}\n`;
 }
