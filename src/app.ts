@@ -94,6 +94,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     {
       operations: rootFieldNames(schema),
       maxLagGroups: config.METRICS_MAX_LAG_GROUPS,
+      durableGroupIdleMs: config.DURABLE_GROUP_IDLE_MS,
       groupLabel: groupLabeler(config.METRICS_GROUP_LABELS, groupLabelKey(config.AUTH_JWT_SECRET)),
     },
     {

@@ -3,7 +3,6 @@ import type { SubscriptionKind, SubscriptionObserver } from '../adapters/kafka/k
 import { CLIENT_CODES } from '../graphql/format-error.js';
 import type { RelayThreadObserver } from '../relay/relay-thread.js';
 import type { GroupLagEntry } from '../streaming/group-lag.js';
-import type { GroupLabeler } from './group-labels.js';
 import {
   type HttpObserver,
   type HttpRoute,
@@ -13,6 +12,7 @@ import {
   type Transport,
   type WebSocketObserver,
 } from '../transport/operation-metrics.js';
+import type { GroupLabeler } from './group-labels.js';
 import { BoundCounter, BoundHistogram, type CounterSeries, type HistogramSeries } from './series.js';
 
 /** What the gateway's metrics read when scraped. */
@@ -38,6 +38,8 @@ export interface GatewayMetricsOptions {
   readonly maxLagGroups: number;
   /** The label of a group in the metrics that list groups (group-labels.ts); undefined: no series of its own. @default the group id */
   readonly groupLabel?: GroupLabeler;
+  /** A durable group not connected and not committed for this long is idle (gateway_idle_durable_groups). @default 2592000000 (30 days) */
+  readonly durableGroupIdleMs?: number;
 }
 
 /** The gateway's metrics: its own registry (and nothing in the global one), and the hooks that feed it. */
@@ -268,6 +270,34 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
       const connected = entries.filter((entry) => entry.connected).length;
       this.set({ state: 'connected' }, connected);
       this.set({ state: 'disconnected' }, entries.length - connected);
+    },
+  });
+
+  // Durable groups nobody uses: listed, never deleted (an operator decides; Kafka's offsets retention may drop them).
+  const idleEntries = () => {
+    const idleBefore = Date.now() - (options.durableGroupIdleMs ?? 2_592_000_000);
+    return lagEntries().filter((entry) => !entry.connected && entry.lastUsedAt !== undefined && entry.lastUsedAt < idleBefore);
+  };
+  new Gauge({
+    name: 'gateway_idle_durable_groups',
+    help: 'Durable subscriber groups that no subscription has used (committed) for DURABLE_GROUP_IDLE_MS; the gateway keeps them, an operator may delete them',
+    registers,
+    collect() {
+      this.set(idleEntries().length);
+    },
+  });
+  new Gauge({
+    name: 'gateway_idle_durable_group_last_used_seconds',
+    help: `When an idle durable group was last used (Unix time); the ${options.maxLagGroups} idle longest are listed`,
+    labelNames: ['group'],
+    registers,
+    collect() {
+      this.reset();
+      const oldestFirst = idleEntries().sort((a, b) => (a.lastUsedAt ?? 0) - (b.lastUsedAt ?? 0));
+      for (const { groupId, lastUsedAt } of oldestFirst.slice(0, options.maxLagGroups)) {
+        const group = groupLabel(groupId);
+        if (group !== undefined) this.set({ group }, Math.floor((lastUsedAt ?? 0) / 1000));
+      }
     },
   });
 
