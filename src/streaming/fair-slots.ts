@@ -1,11 +1,14 @@
 interface CallerState {
   held: number;
   readonly waiting: (() => void)[];
+  /** Releases by others before a caller that holds and waits for nothing stops counting among the callers. */
+  lingering: number;
 }
 
 /**
- * A fixed number of slots shared by callers, none of whom can hold more than a fair share: with n callers holding or
- * waiting for a slot, each holds at most ceil(total / n), and a freed slot goes to the waiting callers in turn. A
+ * A fixed number of slots shared by callers, none of whom can hold more than a fair share: with n callers holding,
+ * waiting for, or lately done with a slot (within the last `total` releases by others), each holds at most
+ * ceil(total / n), and a freed slot goes to the waiting callers in turn. A
  * caller replaying the whole topic on a hundred subscriptions gets as many reads as one catching up on one: it
  * cannot make the other wait behind its hundred. Plain bookkeeping, no timers or I/O: `grant` is called when a slot
  * is given, synchronously from `acquire` or `release`.
@@ -41,9 +44,10 @@ export class FairSlots<K> {
   acquire(caller: K, grant: () => void): void {
     let state = this.#callers.get(caller);
     if (!state) {
-      state = { held: 0, waiting: [] };
+      state = { held: 0, waiting: [], lingering: 0 };
       this.#callers.set(caller, state);
     }
+    state.lingering = 0;
     if (state.waiting.length === 0) this.#turns.push(caller);
     state.waiting.push(grant);
     this.#dispatch();
@@ -55,7 +59,13 @@ export class FairSlots<K> {
     if (!state || state.held === 0) throw new Error('release without a held slot');
     state.held--;
     this.#held--;
-    if (state.held === 0 && state.waiting.length === 0) this.#callers.delete(caller);
+    for (const [other, otherState] of this.#callers) {
+      if (other === caller || otherState.lingering === 0) continue;
+      if (--otherState.lingering === 0) this.#callers.delete(other);
+    }
+    // A caller reading one chunk after another holds nothing for a moment between reads: counted out at once, its
+    // share went to the others, and its next read waited behind every one of theirs.
+    if (state.held === 0 && state.waiting.length === 0) state.lingering = this.#total;
     this.#dispatch();
   }
 

@@ -13,7 +13,7 @@ const isMarker = (i: number) => i % 100 === 50;
 
 describe('catch-up reads shared between callers', () => {
   it('should catch a durable subscriber up in order while another caller replays the whole topic on many subscriptions', {
-    timeout: 240_000,
+    timeout: 300_000,
   }, async ({ env }) => {
     const source = env.source();
     const bee = callerOf('bee');

@@ -43,8 +43,13 @@ describe('FairSlots', () => {
     expect(slots.held('a')).toBe(4);
     expect(granted.filter((c) => c === 'a')).toHaveLength(9);
 
-    // b is done: a is alone again and takes every slot.
+    // b is done with this read, and may well ask for its next at once: it counts for another eight releases.
     slots.release('b');
+    expect(slots.share).toBe(4);
+    for (let i = 0; i < 7; i++) slots.release('a');
+    expect(slots.held('a')).toBe(4);
+    // It did not: a is alone again and takes every slot.
+    slots.release('a');
     expect(slots.share).toBe(8);
     expect(slots.held('a')).toBe(8);
   });
