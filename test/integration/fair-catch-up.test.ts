@@ -52,7 +52,7 @@ describe('catch-up reads shared between callers', () => {
     await waitFor(
       `the durable subscriber's ${beesIds.length} events`,
       () => (behind.events.length >= beesIds.length ? true : undefined),
-      60_000,
+      120_000,
     );
     const tookMs = Date.now() - began;
     const markersSeen = hogs.reduce((sum, s) => sum + s.events.length, 0);
