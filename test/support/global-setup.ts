@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { localPostgres } from '../../scripts/local-postgres.js';
+import { chromiumExecutable } from './chromium-executable.js';
 import { ensureKafkaToolJars } from './kafka-tools.js';
 import { brokerAnswers, LOCAL_KAFKA_SCRIPT } from './local-kafka.js';
 
@@ -27,6 +28,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     for (const step of teardown.splice(0).reverse()) await step();
   };
   try {
+    // Found (or unpacked) once here, so a machine without a browser fails now, in one line, not in the explorer tests.
+    const browser = await chromiumExecutable();
+    console.log(`global-setup: browser: ${browser.path} (${browser.source})`);
     const configured = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
     if (configured) {
       project.provide('adminDatabaseUrl', configured);
