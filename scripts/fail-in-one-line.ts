@@ -143,11 +143,20 @@ export function printFailure(script: string, error: unknown): void {
  * of a client library's background work), end the process with the one line of failureLine().
  */
 export function runScript(script: string, main: () => Promise<number>): void {
-  const end = (error: unknown) => {
+  const end = endInOneLine(script);
+  main().then((code) => process.exit(code), end);
+}
+
+/**
+ * Ends the process with the one line of failureLine() when an error reaches the top: one nothing caught, or a
+ * top-level await that rejected (a script written without a main). Returns the ending, for a main's rejection.
+ */
+export function endInOneLine(script: string): (error: unknown) => never {
+  const end = (error: unknown): never => {
     printFailure(script, error);
     process.exit(error instanceof ScriptFailure ? error.exitCode : 1);
   };
   process.on('uncaughtException', end);
   process.on('unhandledRejection', end);
-  main().then((code) => process.exit(code), end);
+  return end;
 }

@@ -10,6 +10,9 @@ import { mintAccessToken } from '../src/adapters/auth/access-tokens.js';
 import { ConfigError, loadTokenSettings, type TokenSettings } from '../src/config.js';
 import { SCOPES } from '../src/domain/caller.js';
 import { devSecretFile, readDevSecret } from './dev-secret.js';
+import { endInOneLine } from './fail-in-one-line.js';
+
+endInOneLine('token');
 
 const usage = 'usage: npm run -s token -- --sub <caller> [--scope "<scopes>"] [--accounts a,b] [--ttl <seconds>]';
 function fail(line: string): never {
@@ -25,10 +28,12 @@ try {
       scope: { type: 'string', default: '' },
       accounts: { type: 'string' },
       ttl: { type: 'string', default: '3600' },
+      // Read by fail-in-one-line.ts: a failure's stack trace after its line.
+      verbose: { type: 'boolean', default: false },
     },
   }));
-} catch {
-  fail(usage);
+} catch (error) {
+  fail(`token: ${(error as Error).message}; ${usage}`);
 }
 
 const sub = values.sub || fail(`token: --sub is required; ${usage}`);

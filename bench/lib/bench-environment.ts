@@ -76,14 +76,16 @@ export async function startBenchEnvironment({ kafkaPort, env, say, onStop }: Ben
       if (!URL.canParse(adminDatabaseUrl))
         throw new ScriptFailure('DATABASE_URL is not a URL: use postgres://user@host:port/postgres, or unset it', 2);
       assertLoopback('DATABASE_URL', new URL(adminDatabaseUrl).host);
+      // Checked before it is named: a refused one ends the run with the one line of the failure.
+      await checkDatabase(adminDatabaseUrl);
       say(`database: ${new URL(adminDatabaseUrl).host}, from DATABASE_URL`);
     } else {
       const local = await localPostgres({ root: ROOT, env, urlVariable: 'DATABASE_URL', say });
       if (local.owned) stops.push(() => local.stop().then(() => say('stopped the embedded PostgreSQL')));
       adminDatabaseUrl = local.url('postgres');
+      await checkDatabase(adminDatabaseUrl);
       say(`database: ${local.description}`);
     }
-    await checkDatabase(adminDatabaseUrl);
 
     const brokers = kafkaPort !== undefined ? `127.0.0.1:${kafkaPort}` : env.KAFKA_BROKERS || '127.0.0.1:9092';
     assertLoopback('KAFKA_BROKERS', brokers);
