@@ -79,7 +79,9 @@ export class EphemeralGroupSweep {
   #sweepTimer: NodeJS.Timeout | undefined;
   #presenceTimer: NodeJS.Timeout | undefined;
   #sweeping: Promise<SweepOutcome | undefined> | undefined;
-  #presenceFailedAt = 0;
+  /** The last presence commit that landed (the start, before the first): how long others have had no news of this process. */
+  #presenceRenewedAt = Date.now();
+  #presenceWarnedAt = 0;
   #stopped = false;
 
   constructor(options: EphemeralGroupSweepOptions) {
@@ -88,6 +90,7 @@ export class EphemeralGroupSweep {
 
   start(): void {
     if (this.#presenceTimer || this.#stopped) return;
+    this.#presenceRenewedAt = Date.now();
     void this.#renewPresence();
     this.#presenceTimer = setInterval(() => void this.#renewPresence(), presenceRenewMs(this.#options.staleAfterMs));
     this.#presenceTimer.unref();
@@ -128,10 +131,16 @@ export class EphemeralGroupSweep {
     try {
       // Partition 0 exists in every topic; the offset means nothing, the metadata's time is the point.
       await log.commit(presenceGroup(instanceId), topic, new Map([[0, 0n]]), commitMetadata(instanceId, Date.now()));
+      this.#presenceRenewedAt = Date.now();
     } catch (error) {
-      if (Date.now() - this.#presenceFailedAt < 60_000) return;
-      this.#presenceFailedAt = Date.now();
-      logger.warn({ err: error }, "could not renew this gateway's presence commit; other gateways may sweep its ephemeral groups");
+      // Quiet while the topic is being created at start-up or Kafka blinks; said once others may soon take this process for gone.
+      const now = Date.now();
+      if (now - this.#presenceRenewedAt < this.#options.staleAfterMs / 2 || now - this.#presenceWarnedAt < 60_000) return;
+      this.#presenceWarnedAt = now;
+      logger.warn(
+        { err: error, lastRenewedMsAgo: now - this.#presenceRenewedAt },
+        "could not renew this gateway's presence commit; other gateways may sweep its ephemeral groups (its subscriptions go on)",
+      );
     }
   }
 
