@@ -183,7 +183,9 @@ describe('operation limits and the explorer switch', () => {
     expect((await graphql(off.url, '{ __typename }', {}, admin)).data).toEqual({ __typename: 'Query' });
     const on = await startInProcessGateway({ ...env, EXPLORER_ENABLED: 'false', GRAPHQL_INTROSPECTION: 'true' });
     cleanups.push(on.stop);
-    expect((await graphql(on.url, '{ __schema { queryType { name } } }', {}, admin)).data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    expect((await graphql(on.url, '{ __schema { queryType { name } } }', {}, admin)).data).toEqual({
+      __schema: { queryType: { name: 'Query' } },
+    });
   });
 });
 
