@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupList } from '../support/cleanup.js';
 import { adminToken, startInProcessGateway, token } from '../support/gateway.js';
@@ -135,6 +136,28 @@ describe('operation limits over HTTP', () => {
     });
     const body = (await answer.json()) as { data?: Record<string, { balance: string }> };
     expect(Object.values(body.data ?? {}).map((a) => a.balance)).toEqual(Array(10).fill('10'));
+  });
+
+  it("should answer GraphiQL's own introspection query within the default limits where introspection is on", async () => {
+    const introspecting = await startInProcessGateway({ ...env, GRAPHQL_INTROSPECTION: 'true' });
+    cleanups.push(introspecting.stop);
+    const query = getIntrospectionQuery({ inputValueDeprecation: true, schemaDescription: true });
+    const response = await fetch(`${introspecting.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ query, operationName: 'IntrospectionQuery' }),
+    });
+    const body = (await response.json()) as { data?: { __schema: { queryType: { name: string } } }; errors?: unknown };
+    expect([response.status, body.errors, body.data?.__schema.queryType.name]).toEqual([200, undefined, 'Query']);
+  });
+
+  it('should suggest no field names in validation errors where introspection is off', async () => {
+    const answer = await postQuery('{ acount(id: "x") { id } }', admin);
+    expect([answer.status, answer.code, answer.message]).toEqual([
+      400,
+      'GRAPHQL_VALIDATION_FAILED',
+      'Cannot query field "acount" on type "Query".',
+    ]);
   });
 
   it('should refuse every document without a token before parsing it, GET included, and still serve health and metrics', async () => {
