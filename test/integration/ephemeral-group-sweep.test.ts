@@ -100,10 +100,13 @@ describe('consumer groups no gateway uses', { timeout: PROCESS_TEST_TIMEOUT_MS }
     expect(sweptAfterMs).toBeGreaterThanOrEqual(STALE_MS - 1000);
     expect(sweptAfterMs).toBeLessThan(STALE_MS + 4 * SWEEP_MS + 5000);
     // One line per sweep, with its count: five subscriptions' groups and the presence group.
-    const deletedLogged = live.lines
-      .filter((line) => line.includes('deleted the ephemeral groups of stopped gateways'))
-      .reduce((sum, line) => sum + Number((JSON.parse(line) as { deleted?: number }).deleted), 0);
-    expect(deletedLogged).toBe(victims.groupIds.length + 1);
+    // The process writes its line after the deletion, through a pipe: it may arrive a moment after the groups went.
+    const deletedLogged = () =>
+      live.lines
+        .filter((line) => line.includes('deleted the ephemeral groups of stopped gateways'))
+        .reduce((sum, line) => sum + Number((JSON.parse(line) as { deleted?: number }).deleted), 0);
+    await waitFor('the sweep to log its count', () => (deletedLogged() > 0 ? true : undefined), 5000);
+    expect(deletedLogged()).toBe(victims.groupIds.length + 1);
 
     // The live gateway went on sweeping with its own subscriptions open: their groups stay, and they still deliver.
     await waitFor('three more sweeps', () => (sweepsLogged() >= sweepsBeforeKill + 3 ? true : undefined), 30_000);
@@ -179,5 +182,20 @@ describe('consumer groups no gateway uses', { timeout: PROCESS_TEST_TIMEOUT_MS }
     await waitFor("the other caller's subscription to start", async () => ((await active()) === before + 1 ? true : undefined));
     expect(served.errors).toEqual([]);
     await served.close();
+  });
+
+  it('should leave neither its presence group nor its ephemeral groups behind when a gateway stops cleanly', async () => {
+    const presencesBefore = new Set(await groups(`${env.KAFKA_GROUP_PREFIX}.gateway-`));
+    const stopping = await startGatewayProcess({ ...env, EPHEMERAL_GROUP_SWEEP_MS: '600000' });
+    cleanups.push(() => stopping.kill());
+    const presence = await waitFor('its presence group', async () =>
+      (await groups(`${env.KAFKA_GROUP_PREFIX}.gateway-`)).find((g) => !presencesBefore.has(g)),
+    );
+    const account = uniqueName('acc');
+    await openFundedAccount(stopping.url, admin, account, 1_000n);
+    const { groupIds } = await openEphemeral(stopping.url, account, 2);
+    expect(await stopping.kill('SIGTERM')).toBe(0);
+    const left = new Set(await groups(`${env.KAFKA_GROUP_PREFIX}.`));
+    expect([presence, ...groupIds].filter((g) => left.has(g))).toEqual([]);
   });
 });
