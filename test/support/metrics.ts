@@ -30,9 +30,9 @@ export function sampleValue(samples: readonly Sample[], name: string, labels: Re
   return samples.find((s) => s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value))?.value;
 }
 
-/** GET /metrics, parsed. */
-export async function scrape(url: string): Promise<Sample[]> {
-  const response = await fetch(`${url}/metrics`);
+/** GET /metrics, parsed; `bearer` for a gateway with METRICS_TOKEN. */
+export async function scrape(url: string, bearer?: string): Promise<Sample[]> {
+  const response = await fetch(`${url}/metrics`, bearer === undefined ? {} : { headers: { authorization: `Bearer ${bearer}` } });
   if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
   return parseMetrics(await response.text());
 }

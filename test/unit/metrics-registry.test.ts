@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { buildGatewaySchema } from '../../src/graphql/schema.js';
+import { groupLabeler, groupLabelKey } from '../../src/observability/group-labels.js';
+import { createGatewayMetrics } from '../../src/observability/metrics-registry.js';
 import type { GroupLagEntry } from '../../src/streaming/group-lag.js';
+import { rootFieldNames } from '../../src/transport/operation-metrics.js';
 import { metricsWith, parseMetrics, type Sample, sampleValue } from '../support/metrics.js';
 
 const samplesOf = async (metrics: ReturnType<typeof metricsWith>) => parseMetrics(await metrics.metrics());
@@ -100,5 +104,75 @@ describe('gateway metrics', () => {
     expect(sampleValue(samples, 'gateway_dependency_up', { dependency: 'kafka' })).toBe(0);
     metrics.relay.oldestPending(null);
     expect(sampleValue(await samplesOf(metrics), 'gateway_outbox_oldest_pending_age_seconds')).toBe(0);
+  });
+
+  it('should count background checks of each dependency by result', async () => {
+    const metrics = metricsWith();
+    metrics.dependencies.checked('kafka', true);
+    metrics.dependencies.checked('kafka', true);
+    metrics.dependencies.checked('kafka', false);
+    metrics.dependencies.checked('postgres', true);
+    const samples = await samplesOf(metrics);
+    expect(sampleValue(samples, 'gateway_readiness_checks_total', { dependency: 'kafka', result: 'up' })).toBe(2);
+    expect(sampleValue(samples, 'gateway_readiness_checks_total', { dependency: 'kafka', result: 'down' })).toBe(1);
+    expect(sampleValue(samples, 'gateway_readiness_checks_total', { dependency: 'postgres', result: 'up' })).toBe(1);
+    expect(sampleValue(samples, 'gateway_readiness_checks_total', { dependency: 'postgres', result: 'down' })).toBeUndefined();
+  });
+
+  describe('group labels (METRICS_GROUP_LABELS)', () => {
+    const lag: GroupLagEntry[] = [
+      { groupId: 'gql.alice.ledger', lag: 7, connected: true },
+      { groupId: 'gql.bob.ledger', lag: 3, connected: false },
+      { groupId: 'gql.carol.audit', lag: 1, connected: false },
+    ];
+    const labelled = async (mode: 'full' | 'hashed' | 'none', key = 'key-one', maxLagGroups = 2) => {
+      const metrics = createGatewayMetrics(
+        { operations: rootFieldNames(buildGatewaySchema()), maxLagGroups, groupLabel: groupLabeler(mode, key) },
+        {
+          activeSubscriptions: () => 0,
+          outboxPending: () => 0,
+          relayActive: () => false,
+          websocketConnections: () => 0,
+          groupLag: () => lag,
+          reachability: () => new Map(),
+        },
+      );
+      const text = await metrics.metrics();
+      return { text, series: named(parseMetrics(text), 'gateway_consumer_group_lag').map((s) => [s.labels.group, s.value]) };
+    };
+
+    it('should label groups with their id when full', async () => {
+      expect((await labelled('full')).series).toEqual([
+        ['gql.alice.ledger', 7],
+        ['gql.bob.ledger', 3],
+        ['other', 1],
+      ]);
+    });
+
+    it("should label groups with a short stable hash when hashed, naming no caller's sub", async () => {
+      const { text, series } = await labelled('hashed');
+      expect(series.map(([, value]) => value)).toEqual([7, 3, 1]);
+      const labels = series.map(([label]) => label);
+      expect(labels[2]).toBe('other');
+      for (const label of labels.slice(0, 2)) expect(label).toMatch(/^[0-9a-f]{12}$/);
+      expect(new Set(labels).size).toBe(3);
+      for (const sub of ['alice', 'bob', 'carol', 'ledger']) expect(text).not.toContain(sub);
+      // The same on every scrape and every process with the same key; another key gives others.
+      expect((await labelled('hashed')).series).toEqual(series);
+      const otherKey = (await labelled('hashed', 'key-two')).series.map(([label]) => label);
+      expect(otherKey.slice(0, 2)).not.toEqual(labels.slice(0, 2));
+    });
+
+    it('should sum every group under group="other" when none', async () => {
+      const { text, series } = await labelled('none');
+      expect(series).toEqual([['other', 11]]);
+      for (const sub of ['alice', 'bob', 'carol']) expect(text).not.toContain(sub);
+    });
+
+    it('should derive the hashing key from the token secret, the same for every process', () => {
+      expect(groupLabelKey('secret-a')).toBe(groupLabelKey('secret-a'));
+      expect(groupLabelKey('secret-a')).not.toBe(groupLabelKey('secret-b'));
+      expect(groupLabelKey('secret-a')).not.toContain('secret-a');
+    });
   });
 });
