@@ -241,6 +241,10 @@ function combinationProblem(env: Environment): [variable: string, message: strin
   if (env.DRAIN_DELAY_MS >= env.SHUTDOWN_TIMEOUT_MS && env.DRAIN_DELAY_MS > 0) {
     return ['DRAIN_DELAY_MS', `must be less than SHUTDOWN_TIMEOUT_MS (${env.SHUTDOWN_TIMEOUT_MS}), which it is part of`];
   }
+  if (env.DURABLE_GROUP_IDLE_MS <= env.OFFSETS_REFRESH_MS) {
+    // A group connected to another gateway process is re-committed only that often: it would look idle in between.
+    return ['DURABLE_GROUP_IDLE_MS', `must be longer than OFFSETS_REFRESH_MS (${env.OFFSETS_REFRESH_MS})`];
+  }
   for (const variable of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const) {
     const path = env[variable];
     if (path === undefined) continue;

@@ -56,6 +56,7 @@ beforeAll(async () => {
   live = await startGatewayProcess({
     ...env,
     DURABLE_GROUP_IDLE_MS: String(IDLE_MS),
+    OFFSETS_REFRESH_MS: String(IDLE_MS / 2),
     SUBSCRIPTIONS_PER_CALLER_PER_MINUTE: String(CHURN_PER_MINUTE),
   });
   cleanups.push(() => live.kill());
