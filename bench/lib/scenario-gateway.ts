@@ -10,7 +10,7 @@ export const benchToken = (): Promise<string> =>
   mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
 
 export interface ScenarioGatewayOptions {
-  /** In the names of its topic (`bench-<name>-...`). */
+  /** The scenario's name: in its progress line and its topic's name (`bench-<name>-...`). */
   name: string;
   /** KAFKA_BROKERS of this gateway. @default the run's broker */
   brokers?: string;
@@ -38,6 +38,7 @@ export interface ScenarioGateway {
  * client with the bench token. Everything is handed to `context.defer`, so the runner removes it whatever happens.
  */
 export async function startScenarioGateway(context: ScenarioContext, options: ScenarioGatewayOptions): Promise<ScenarioGateway> {
+  context.progress.update(`${options.name}: starting the gateway`);
   const brokers = options.brokers ?? context.brokers;
   const database = await migratedScratchDatabase(context.adminDatabaseUrl);
   context.defer(() => database.drop());

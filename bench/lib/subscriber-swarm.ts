@@ -4,8 +4,8 @@
  * `{ type: 'open', count }` opens more, `{ type: 'status' }` answers what is ready, `{ type: 'close' }` ends.
  * A subscription is ready when its first event arrived. Every tenth is durable (`subscriberId`).
  */
-import { type Client, createClient } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
+import { gatewaySocket, orderSettledQuery, subscribeOrderSettled } from '../../examples/support/gateway-subscriptions.js';
 
 interface Setup {
   url: string;
@@ -27,12 +27,9 @@ export interface SwarmStatus {
   readyLatencies: number[];
 }
 
-const QUERY =
-  'subscription($f: OrderFilter, $s: String, $since: DateTime) { orderSettled(filter: $f, subscriberId: $s, since: $since) { order { id } } }';
+const QUERY = orderSettledQuery('order { id }');
 const setup = JSON.parse(process.env.SWARM_SETUP ?? '{}') as Setup;
-const wsUrl = new URL('/graphql', setup.url);
-if (wsUrl.hostname !== '127.0.0.1') throw new Error('the swarm connects to loopback only');
-wsUrl.protocol = 'ws:';
+if (new URL(setup.url).hostname !== '127.0.0.1') throw new Error('the swarm connects to loopback only');
 
 const clients: Client[] = [];
 const unsubscribes: (() => void)[] = [];
@@ -45,10 +42,7 @@ function clientFor(index: number): Client {
   const slot = Math.floor(index / setup.perConnection);
   let client = clients[slot];
   if (!client) {
-    client = createClient({
-      url: wsUrl.toString(),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${setup.token}` },
+    client = gatewaySocket(setup.url, setup.token, {
       lazy: false,
       retryAttempts: 0,
       onNonLazyError: () => {
@@ -63,23 +57,23 @@ function clientFor(index: number): Client {
 function openOne(index: number, since: string | undefined) {
   const started = performance.now();
   let first = true;
-  const variables = { f: { accountId: setup.accountId }, ...(index % 10 === 0 && { s: `swarm-${index}` }), ...(since && { since }) };
+  const variables = {
+    filter: { accountId: setup.accountId },
+    ...(index % 10 === 0 && { subscriberId: `swarm-${index}` }),
+    ...(since && { since }),
+  };
   unsubscribes.push(
-    clientFor(index).subscribe(
-      { query: QUERY, variables },
-      {
-        next: () => {
-          if (!first) return;
-          first = false;
-          ready++;
-          latencies.push(performance.now() - started);
-        },
-        error: () => {
-          errors++;
-        },
-        complete: () => {},
+    subscribeOrderSettled(clientFor(index), QUERY, variables, {
+      event: () => {
+        if (!first) return;
+        first = false;
+        ready++;
+        latencies.push(performance.now() - started);
       },
-    ),
+      errors: () => {
+        errors++;
+      },
+    }),
   );
   open++;
 }

@@ -1,23 +1,19 @@
-import { createClient } from 'graphql-ws';
 import type { Consumer } from 'kafkajs';
-import WebSocket from 'ws';
+import {
+  gatewaySocket,
+  type OrderSettledVariables,
+  orderSettledQuery,
+  subscribeOrderSettled,
+} from '../../examples/support/gateway-subscriptions.js';
 import { kafkaClient } from './environment.js';
 
-export const ORDER_SETTLED =
-  'subscription($f: OrderFilter, $s: String) { orderSettled(filter: $f, subscriberId: $s) { order { id accountId } } }';
+export const ORDER_SETTLED = orderSettledQuery('order { id accountId }');
 
-/** A graphql-ws connection to the gateway (loopback only), authenticated with `token`. */
+/** A graphql-ws connection to the gateway (loopback only), authenticated with `token`, open at once, never retried. */
 export function wsClient(httpUrl: string, token: string) {
-  const url = new URL('/graphql', httpUrl);
+  const url = new URL(httpUrl);
   if (url.hostname !== '127.0.0.1') throw new Error(`benchmarks target loopback only, not ${url.host}`);
-  url.protocol = 'ws:';
-  return createClient({
-    url: url.toString(),
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${token}` },
-    lazy: false,
-    retryAttempts: 0,
-  });
+  return gatewaySocket(httpUrl, token, { lazy: false, retryAttempts: 0 });
 }
 
 export type WsClient = ReturnType<typeof wsClient>;
@@ -25,21 +21,14 @@ export type WsClient = ReturnType<typeof wsClient>;
 /** Calls `onOrder(id)` for every orderSettled event; returns the unsubscribe function. */
 export function subscribeOrders(
   client: WsClient,
-  variables: { f?: { accountId: string }; s?: string },
+  variables: OrderSettledVariables,
   onOrder: (id: string, accountId: string) => void,
   onError: (error: unknown) => void = () => {},
 ): () => void {
-  return client.subscribe<{ orderSettled: { order: { id: string; accountId: string } } }>(
-    { query: ORDER_SETTLED, variables },
-    {
-      next: (result) => {
-        const order = result.data?.orderSettled.order;
-        if (order) onOrder(order.id, order.accountId);
-      },
-      error: onError,
-      complete: () => {},
-    },
-  );
+  return subscribeOrderSettled<{ order: { id: string; accountId: string } }>(client, ORDER_SETTLED, variables, {
+    event: ({ order }) => onOrder(order.id, order.accountId),
+    errors: onError,
+  });
 }
 
 /** A bare kafkajs consumer on `topic` from its end, calling `onOrder(id)` for every record. */

@@ -27,7 +27,6 @@ export const endToEndLatency: Scenario = {
     const { quick, progress, defer } = context;
     const rates = [200, 1000];
     const seconds = quick ? 3 : 20;
-    progress.update('end-to-end-latency: starting the gateway');
     const {
       server: gateway,
       brokers,
@@ -36,7 +35,7 @@ export const endToEndLatency: Scenario = {
       token,
       client,
     } = await startScenarioGateway(context, {
-      name: 'e2e',
+      name: 'end-to-end-latency',
       // One caller opens all 20 subscriptions: the benchmark measures the engine, not the per-caller limit.
       env: { SUBSCRIPTIONS_PER_CALLER: '0' },
       maxSockets: 128,

@@ -57,7 +57,7 @@ export const mutationThroughput: Scenario = {
 
     /** A built gateway of its own (database, topic), its accounts, and its outbox read from a connection of ours. */
     const gatewayUnderTest = async (what: string, env: Record<string, string>, nodeArgs: readonly string[] = []) => {
-      const { server, client, database } = await startScenarioGateway(context, { name: 'mutations', env, nodeArgs });
+      const { server, client, database } = await startScenarioGateway(context, { name: 'mutation-throughput', env, nodeArgs });
       const outbox = postgres(database.url, { max: 1, onnotice: () => {} });
       defer(() => outbox.end({ timeout: 5 }));
       const accounts = await openAccounts(client, 'acc', ACCOUNTS);

@@ -32,7 +32,7 @@ export const relayDrain: Scenario = {
     const beforeSeconds = quick ? 2 : 5;
     progress.update(`relay-drain: starting a private broker on 127.0.0.1:${BROKER_PORT}`);
     const broker = await localBroker(BROKER_PORT, { start: 'always', starting: (starting) => defer(() => starting.stop()) });
-    const { client, database } = await startScenarioGateway(context, { name: 'drain', brokers: broker.brokers, maxSockets: 128 });
+    const { client, database } = await startScenarioGateway(context, { name: 'relay-drain', brokers: broker.brokers, maxSockets: 128 });
     const accounts = await openAccounts(client, 'acc', 64);
     const sql = postgres(database.url, { max: 1, onnotice: () => {} });
     defer(() => sql.end({ timeout: 5 }));

@@ -17,7 +17,6 @@ export const smoke: Scenario = {
   name: 'smoke',
   title: `smoke: ${ORDERS} orders and their events through a gateway run from source`,
   async run(context) {
-    context.progress.update('smoke: starting the gateway');
     const { server, token, client } = await startScenarioGateway(context, { name: 'smoke', fromSource: true });
     const [account] = await openAccounts(client, 'acc', 1);
     const ws = wsClient(server.url, token);

@@ -49,14 +49,13 @@ export const subscriberScale: Scenario = {
     const boundFor = (joins: number) => slackMs + (joins / JOINS_PER_SECOND) * 1000;
     const idleMs = quick ? 2000 : 3000;
     const latencySeconds = quick ? 3 : 5;
-    progress.update('subscriber-scale: starting the gateway');
     const {
       server: gateway,
       brokers,
       token,
       client,
     } = await startScenarioGateway(context, {
-      name: 'scale',
+      name: 'subscriber-scale',
       // One caller opens them all: a benchmark measures the engine, not the per-caller limit.
       env: { SUBSCRIPTIONS_PER_CALLER: '0' },
     });
@@ -71,7 +70,7 @@ export const subscriberScale: Scenario = {
     const probe = delayTracker();
     const ws = wsClient(gateway.url, token);
     defer(async () => ws.dispose());
-    const stopProbe = subscribeOrders(ws, { f: { accountId: hot! } }, (id) => probe.arrived(id));
+    const stopProbe = subscribeOrders(ws, { filter: { accountId: hot! } }, (id) => probe.arrived(id));
     defer(async () => stopProbe());
     const live = await pollUntil(
       async () => {

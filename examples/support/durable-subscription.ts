@@ -1,13 +1,9 @@
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
+import { asGatewayErrors, type GatewayError, gatewaySocket, orderSettledQuery } from './gateway-subscriptions.js';
 import type { SettledEvent } from './settled-event.js';
 
-const ORDER_SETTLED = `subscription($filter: OrderFilter, $subscriberId: String, $start: StartFrom, $afterCursor: String) {
-  orderSettled(filter: $filter, subscriberId: $subscriberId, start: $start, afterCursor: $afterCursor) {
-    eventId partition offset cursor
-    order { id accountId amount currency product reference settledAt }
-  }
-}`;
+const ORDER_SETTLED = orderSettledQuery(
+  'eventId partition offset cursor order { id accountId amount currency product reference settledAt }',
+);
 
 export interface DurableSubscriptionOptions {
   /** The gateway's HTTP address, e.g. http://127.0.0.1:4000. */
@@ -26,11 +22,7 @@ export interface DurableSubscriptionOptions {
 
 export type ResumeFrom = { start: 'EARLIEST' | 'COMMITTED' } | { afterCursor: string };
 
-interface GraphQLErrorLike {
-  extensions?: { code?: unknown; field?: unknown };
-}
-
-const refusesCursor = (errors: readonly GraphQLErrorLike[]) =>
+const refusesCursor = (errors: readonly GatewayError[]) =>
   errors.some((e) => e.extensions?.code === 'BAD_USER_INPUT' && e.extensions.field === 'afterCursor');
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -41,10 +33,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * with an error (e.g. Kafka unavailable), with backoff. Returns a stop function.
  */
 export function runDurableSubscription(options: DurableSubscriptionOptions): () => Promise<void> {
-  const client = createClient({
-    url: `${options.gatewayUrl.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${options.token}` },
+  const client = gatewaySocket(options.gatewayUrl, options.token, {
     retryAttempts: Number.MAX_SAFE_INTEGER,
     retryWait: (retries) => sleep(Math.min(200 * 2 ** retries, 3000)),
     shouldRetry: () => true,
@@ -66,7 +55,7 @@ export function runDurableSubscription(options: DurableSubscriptionOptions): () 
         }
       } catch (error) {
         // graphql-ws rejects with the errors of an `error` message; a result with errors is rethrown above as its list.
-        const errors = Array.isArray(error) ? (error as GraphQLErrorLike[]) : [];
+        const errors = Array.isArray(error) ? asGatewayErrors(error) : [];
         if ('afterCursor' in from && refusesCursor(errors)) options.onCursorRefused();
         if (!stopped)
           options.log(

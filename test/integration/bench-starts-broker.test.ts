@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { brokerAnswers } from '../../scripts/kafka/broker-answers.js';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
+import { processAlive as alive } from '../support/local-processes.js';
 import { privatePort } from '../support/private-ports.js';
 import { waitFor } from '../support/resources.js';
 
@@ -13,15 +14,6 @@ const KAFKA_PORT = privatePort(19692);
 
 const cleanups = cleanupList();
 afterAll(() => cleanups.run());
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * `npm run bench -- --smoke --kafka-port N` without the npm script's build (the smoke gateway runs from source), so

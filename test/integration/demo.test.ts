@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
+import { processAlive as alive } from '../support/local-processes.js';
 import { privatePort } from '../support/private-ports.js';
 import { createTestDatabase, uniqueName, waitFor } from '../support/resources.js';
 
@@ -32,15 +33,6 @@ interface Summary {
   startedPids: number[];
   faults: { done: { kills: number; pauses: number } };
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const cleanups = cleanupList();
 let databaseUrl: string;

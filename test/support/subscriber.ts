@@ -1,14 +1,17 @@
 import type { Socket } from 'node:net';
-import { type Client, createClient } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
+import type WebSocket from 'ws';
+import {
+  type GatewayError,
+  gatewaySocket,
+  orderSettledQuery,
+  subscribeOrderSettled,
+} from '../../examples/support/gateway-subscriptions.js';
 import { waitFor } from './resources.js';
 
-export const ORDER_SETTLED = `subscription($filter: OrderFilter, $subscriberId: String, $start: StartFrom, $afterCursor: String, $since: DateTime) {
-  orderSettled(filter: $filter, subscriberId: $subscriberId, start: $start, afterCursor: $afterCursor, since: $since) {
-    eventId partition offset publishedAt cursor
-    order { id accountId amount currency product reference status balanceAfter idempotencyKey createdAt settledAt }
-  }
-}`;
+/** The tests' orderSettled client is the project's one (examples/support/gateway-subscriptions.ts), reading every field. */
+export const ORDER_SETTLED = orderSettledQuery(`eventId partition offset publishedAt cursor
+    order { id accountId amount currency product reference status balanceAfter idempotencyKey createdAt settledAt }`);
 
 export interface SettledEvent {
   eventId: string;
@@ -21,7 +24,7 @@ export interface SettledEvent {
 
 export interface Subscriber {
   readonly events: SettledEvent[];
-  readonly errors: { message: string; extensions?: { code?: string } }[];
+  readonly errors: GatewayError[];
   readonly closeCodes: number[];
   completed: boolean;
   /** Resolves when `count` events arrived. */
@@ -48,10 +51,7 @@ export function connect(httpUrl: string, bearer: string | null, options: { lazy?
   let socket: WebSocket | undefined;
   // ws keeps its TCP socket in a private field; pausing it is how a test plays a client that stopped reading.
   const tcp = () => (socket as unknown as { _socket?: Socket } | undefined)?._socket;
-  const client: Client = createClient({
-    url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: bearer ? { authorization: `Bearer ${bearer}` } : {},
+  const client: Client = gatewaySocket(httpUrl, bearer, {
     retryAttempts: 0,
     lazy: options.lazy ?? true,
     onNonLazyError: () => {},
@@ -90,22 +90,13 @@ function subscribeOn(client: Client, closeCodes: number[], variables: Record<str
       unsubscribe();
     },
   };
-  const unsubscribe = client.subscribe<{ orderSettled: SettledEvent }>(
-    { query, variables },
-    {
-      next: (result) => {
-        if (result.errors) subscriber.errors.push(...(result.errors as Subscriber['errors']));
-        if (result.data?.orderSettled) subscriber.events.push(result.data.orderSettled);
-      },
-      error: (error) => {
-        if (Array.isArray(error)) subscriber.errors.push(...error);
-        else subscriber.errors.push({ message: String((error as { reason?: string }).reason ?? error) });
-      },
-      complete: () => {
-        subscriber.completed = true;
-      },
+  const unsubscribe = subscribeOrderSettled<SettledEvent>(client, query, variables, {
+    event: (event) => subscriber.events.push(event),
+    errors: (errors) => subscriber.errors.push(...errors),
+    complete: () => {
+      subscriber.completed = true;
     },
-  );
+  });
   return subscriber;
 }
 

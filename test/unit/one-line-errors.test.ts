@@ -4,20 +4,12 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgresError } from '../../scripts/embedded-postgres.js';
 import { failureLine, namedFailure, ScriptFailure, wantsStackTraces } from '../../scripts/fail-in-one-line.js';
+import { closedPort } from '../support/local-processes.js';
 
 const servers: Server[] = [];
 afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 });
-
-/** A loopback port nothing listens on: one that was just free. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The error a real client or server gives, caught. */
 async function caught(work: () => Promise<unknown>): Promise<unknown> {
