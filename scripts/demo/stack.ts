@@ -1,18 +1,12 @@
-/**
- * What the demo stands on: the database, the broker and the gateway. Kept in this one
- * module so that the database part can switch to the embedded-PostgreSQL helper when
- * `npm run dev` gets one.
- */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+/** What the demo stands on besides the local broker (scripts/kafka/local-broker.ts): the database and the gateway. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import postgres from 'postgres';
-import { brokerAnswers } from '../kafka/broker-answers.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
-const kafkaScript = join(root, 'scripts/kafka/kafka.sh');
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -40,50 +34,6 @@ export async function ensureDatabase(url: string): Promise<void> {
   } finally {
     await sql.end();
   }
-}
-
-export interface Broker {
-  port: number;
-  /** True when the demo started this broker (only then may it pause or stop it). */
-  owned: boolean;
-  pid(): number | undefined;
-  /** SIGSTOP for `ms`, then SIGCONT: the broker is unreachable meanwhile, its state intact. */
-  pause(ms: number): Promise<void>;
-  stop(): void;
-}
-
-/** Uses the broker on 127.0.0.1:`port`, starting one (scripts/kafka/kafka.sh) when none answers. */
-export async function ensureBroker(port: number): Promise<Broker> {
-  const owned = !(await brokerAnswers(port));
-  if (owned) execFileSync('bash', [kafkaScript, 'start', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const pid = () => {
-    if (!owned) return undefined;
-    try {
-      return Number(readFileSync(join(root, `.cache/kafka-run/${port}/broker.pid`), 'utf8').trim());
-    } catch {
-      return undefined;
-    }
-  };
-  let pausedUntil = 0;
-  return {
-    port,
-    owned,
-    pid,
-    async pause(ms) {
-      const target = pid();
-      if (target === undefined || Date.now() < pausedUntil) return;
-      pausedUntil = Date.now() + ms;
-      process.kill(target, 'SIGSTOP');
-      try {
-        await sleep(ms);
-      } finally {
-        process.kill(target, 'SIGCONT');
-      }
-    },
-    stop() {
-      if (owned) execFileSync('bash', [kafkaScript, 'stop', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
-    },
-  };
 }
 
 /** Waits until the gateway created its topic and every partition has a leader. */
