@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { callerFromAuthorization, tokenRulesOf } from './adapters/auth/access-tokens.js';
 import { createKafka, ensureTopic } from './adapters/kafka/kafka-client.js';
-import { kafkaReachability } from './adapters/kafka/kafka-reachability.js';
 import { createKafkaOrderSource } from './adapters/kafka/kafka-order-source.js';
+import { kafkaReachability } from './adapters/kafka/kafka-reachability.js';
 import { kafkaSecurity } from './adapters/kafka/kafka-security.js';
 import { openDatabase } from './adapters/postgres/database.js';
 import { applyMigrationsWhenReachable } from './adapters/postgres/migrate.js';
@@ -21,10 +21,10 @@ import { createErrorFormatter } from './graphql/format-error.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { subscriptionSharing } from './graphql/subscription-sharing.js';
 import type { Logger } from './logger.js';
-import { operationPolicyFrom } from './operations/operation-limits.js';
 import { groupLabeler, groupLabelKey } from './observability/group-labels.js';
 import { createGatewayMetrics } from './observability/metrics-registry.js';
 import { reachabilityProbe } from './observability/reachability.js';
+import { operationPolicyFrom } from './operations/operation-limits.js';
 import { composeRelay, type RelaySettings } from './relay/compose-relay.js';
 import { startRelayThread } from './relay/relay-thread.js';
 import type { RelayWorkerConfig } from './relay-worker.js';
@@ -80,13 +80,29 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }), undefined, security);
   // Each on a connection of its own, kept: /readyz and scrapes read the probe's state, never a dependency.
   const postgresCheck = postgresReachability(config.DATABASE_URL);
-  const kafkaCheck = kafkaReachability(kafka);
+  // A client of its own whose connection errors are not logged: during an outage they would come every check, and
+  // the probe logs one line when a dependency stops answering and one when it is back.
+  const kafkaCheck = kafkaReachability(
+    createKafka(
+      config.KAFKA_BROKERS,
+      logger.child({ component: 'readiness' }, { level: 'silent' }),
+      'graphql-kafka-gateway-readiness',
+      security,
+    ),
+  );
   const reachability = reachabilityProbe(
     [
       { name: 'postgres', check: () => postgresCheck.check() },
       { name: 'kafka', check: () => kafkaCheck.check() },
     ],
-    { intervalMs: config.READINESS_REFRESH_MS, onCheck: (name, up) => metrics.dependencies.checked(name, up) },
+    {
+      intervalMs: config.READINESS_REFRESH_MS,
+      onCheck: (name, up) => metrics.dependencies.checked(name, up),
+      onChange: (dependency, up) => {
+        if (up) logger.info({ dependency }, 'dependency answers its readiness check again: /readyz can answer 200');
+        else logger.warn({ dependency }, 'dependency does not answer its readiness check: /readyz answers 503');
+      },
+    },
   );
   const schema = buildGatewaySchema();
   // Read at each scrape; the parts they read are built below.
@@ -198,7 +214,11 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     admit,
     formatError,
     logger: logger.child({ component: 'websocket' }),
-    subscriptionLimits: { perSocket: config.SUBSCRIPTIONS_PER_SOCKET, perCaller: config.SUBSCRIPTIONS_PER_CALLER, churn: subscriptionChurn },
+    subscriptionLimits: {
+      perSocket: config.SUBSCRIPTIONS_PER_SOCKET,
+      perCaller: config.SUBSCRIPTIONS_PER_CALLER,
+      churn: subscriptionChurn,
+    },
     keepAliveMs: config.WS_KEEPALIVE_MS,
     initTimeoutMs: config.WS_INIT_TIMEOUT_MS,
     maxAwaitingInit: config.WS_MAX_AWAITING_INIT,

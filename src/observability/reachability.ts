@@ -18,6 +18,8 @@ export interface ReachabilityOptions {
   readonly timeoutMs?: number;
   /** Told of each check's outcome (metrics count them). */
   readonly onCheck?: (name: string, up: boolean) => void;
+  /** Told when a dependency's answer differs from its last one (its first answer counts when it is down): one log line per outage. */
+  readonly onChange?: (name: string, up: boolean) => void;
 }
 
 export interface ReachabilityProbe {
@@ -37,7 +39,7 @@ export interface ReachabilityProbe {
  * however many arrive, at most one check per dependency is in flight and none waits on a dependency.
  */
 export function reachabilityProbe(checks: readonly DependencyCheck[], options: ReachabilityOptions): ReachabilityProbe {
-  const { intervalMs, timeoutMs = 2000, onCheck } = options;
+  const { intervalMs, timeoutMs = 2000, onCheck, onChange } = options;
   const state = new Map<string, boolean>();
   const timers = new Map<string, NodeJS.Timeout>();
   let running = false;
@@ -51,8 +53,10 @@ export function reachabilityProbe(checks: readonly DependencyCheck[], options: R
     const record = (up: boolean) => {
       answered = true;
       if (!current()) return;
+      const before = state.get(name);
       state.set(name, up);
       onCheck?.(name, up);
+      if (before === undefined ? !up : before !== up) onChange?.(name, up);
     };
     const late = setTimeout(() => record(false), timeoutMs).unref();
     const up = await check().catch(() => false);

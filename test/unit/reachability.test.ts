@@ -104,6 +104,20 @@ describe('reachabilityProbe', () => {
     expect(outcomes.slice(outcomes.indexOf(false) + 1).every((up) => up)).toBe(true);
   });
 
+  it('should tell of a change once: the first answer when down, then each flip, never a repeated answer', async () => {
+    const kafka = controlledCheck('kafka');
+    const changes: boolean[] = [];
+    const probe = reachabilityProbe([kafka.check], { intervalMs: 1, onChange: (_name, up) => changes.push(up) });
+    probes.push(probe);
+    probe.start();
+    for (const up of [false, false, true, true, true, false, true]) {
+      await waitFor('a check to start', () => (kafka.waiting() === 1 ? true : undefined));
+      kafka.answer(up);
+    }
+    await waitFor('the last answer to be taken', () => (probe.ready() ? true : undefined));
+    expect(changes).toEqual([false, true, false, true]);
+  });
+
   it('should take a rejected check as down, and stop checking once stopped', async () => {
     let calls = 0;
     const failing: DependencyCheck = {
