@@ -12,6 +12,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { isLoopbackHost } from '../src/development-token.js';
 import { type GatewayGroup, parseGatewayCount, startGatewayGroup } from './dev-gateways.js';
 import { devSecretFile, ensureDevSecret } from './dev-secret.js';
 import { ensureExplorerBuilt } from './explorer-build.js';
@@ -158,13 +159,17 @@ async function main(): Promise<number> {
     );
     checkpoint();
 
+    const publicHost = process.env.HOST || '127.0.0.1';
+    // Behind a balancer on a public address, each gateway must not embed the all-scopes development token in pages
+    // the balancer serves: a gateway embeds it only when its own HOST is loopback.
+    const gatewayHost = isLoopbackHost(publicHost) ? '127.0.0.1' : publicHost;
     const gatewayEnv = (port?: number): NodeJS.ProcessEnv => ({
       ...process.env,
       NODE_ENV: 'development',
       DATABASE_URL: url,
       AUTH_JWT_SECRET: secret,
       LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
-      ...(port !== undefined && { PORT: String(port), HOST: '127.0.0.1' }),
+      ...(port !== undefined && { PORT: String(port), HOST: gatewayHost }),
       // Piped through dev to tag its lines: keep pino-pretty's colours for a terminal.
       ...(port !== undefined && process.stdout.isTTY && { FORCE_COLOR: process.env.FORCE_COLOR ?? '1' }),
     });
@@ -176,7 +181,7 @@ async function main(): Promise<number> {
     } else {
       const started = await startGatewayGroup({
         count: gatewayCount,
-        host: process.env.HOST || '127.0.0.1',
+        host: publicHost,
         port: balancerPort(process.env.PORT),
         spawnGateway: (_n, port) =>
           spawn(process.execPath, gatewayArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: gatewayEnv(port) }),

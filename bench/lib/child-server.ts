@@ -106,6 +106,8 @@ export function startGateway(env: Record<string, string>, extraNodeArgs: readonl
       EXPLORER_ENABLED: 'false',
       // One load-generating caller would hit the per-caller limit: a benchmark measures the gateway, not its limit.
       RATE_LIMIT_PER_SECOND: '0',
+      // Scenarios open thousands of subscriptions as one caller within a minute.
+      SUBSCRIPTIONS_PER_CALLER_PER_MINUTE: '0',
       ...env,
     },
     nodeArgs,
