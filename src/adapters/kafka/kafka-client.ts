@@ -24,26 +24,6 @@ export function createKafka(brokers: string[], logger: Logger, clientId = 'graph
   });
 }
 
-/** True when the cluster answers a metadata request within the timeout. */
-export async function kafkaReachable(kafka: Kafka, timeoutMs = 2000): Promise<boolean> {
-  const admin = kafka.admin({ retry: { retries: 0 } });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  const probe = (async () => {
-    await admin.connect();
-    await admin.describeCluster();
-    return true;
-  })().catch(() => false);
-  try {
-    return await Promise.race([probe, timeout]);
-  } finally {
-    clearTimeout(timer);
-    void probe.finally(() => admin.disconnect().catch(() => {}));
-  }
-}
-
 /** Creates the topic when it does not exist; an existing topic keeps its partitions and settings. */
 export async function ensureTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<'created' | 'exists'> {
   const admin = kafka.admin();

@@ -8,8 +8,6 @@ export type Db = PostgresJsDatabase<typeof schema>;
 export interface Database {
   readonly sql: Sql;
   readonly db: Db;
-  /** True when a trivial query answers within the timeout. */
-  ping(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -42,19 +40,6 @@ export function openDatabase(
   return {
     sql,
     db,
-    async ping(timeoutMs = 2000) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        const timeout = new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), timeoutMs);
-        });
-        return await Promise.race([sql`select 1`.then(() => true), timeout]);
-      } catch {
-        return false;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
     async close() {
       await sql.end({ timeout: 5 });
     },
