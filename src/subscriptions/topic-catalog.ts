@@ -101,40 +101,15 @@ export function buildTopicCatalog(schema: GraphQLSchema, env: TopicEnvironment):
   });
 }
 
+type Fail = (rule: string) => never;
+
 function declarationOf(coordinate: string, field: GraphQLField<unknown, unknown>, directive: TopicDirective): TopicDeclaration {
-  const fail: (rule: string) => never = (rule) => {
+  const fail: Fail = (rule) => {
     throw new TopicDeclarationError(coordinate, rule);
   };
   const eventType = nullableOf(field.type);
   if (!isObjectType(eventType)) fail(`returns ${String(field.type)}; a declared field returns an event object type`);
-
-  const envelopeFields: EnvelopeField[] = [];
-  const payloads: { readonly name: string; readonly type: GraphQLObjectType }[] = [];
-  for (const eventField of Object.values(eventType.getFields())) {
-    const name = eventField.name;
-    if (Object.hasOwn(ENVELOPE_FIELDS, name)) {
-      const wanted = ENVELOPE_FIELDS[name as EnvelopeField];
-      if (String(nullableOf(eventField.type)) !== wanted) {
-        fail(`envelope field ${eventType.name}.${name} is ${String(eventField.type)}; it must be ${wanted}!`);
-      }
-      envelopeFields.push(name as EnvelopeField);
-      continue;
-    }
-    const type = nullableOf(eventField.type);
-    if (isObjectType(type)) payloads.push({ name, type });
-    else {
-      fail(
-        `${eventType.name}.${name} is ${String(eventField.type)}: an event type holds one object-typed payload field and the envelope fields ${Object.keys(ENVELOPE_FIELDS).join(', ')}`,
-      );
-    }
-  }
-  const [payload, ...otherPayloads] = payloads;
-  if (payload === undefined) fail(`${eventType.name} has no payload field (one field of an object type, beside the envelope)`);
-  if (otherPayloads.length > 0) {
-    fail(`${eventType.name} has more than one payload field (${payloads.map((p) => p.name).join(', ')}); it must have one`);
-  }
-  const { name: payloadField, type: payloadType } = payload;
-
+  const { envelopeFields, payloadField, payloadType } = eventPartsOf(eventType, fail);
   for (const role of ['key', 'owner'] as const) {
     const named = directive[role];
     if (named === undefined) continue;
@@ -142,24 +117,11 @@ function declarationOf(coordinate: string, field: GraphQLField<unknown, unknown>
     if (target === undefined) fail(`@topic ${role} ${JSON.stringify(named)} names no field of ${payloadType.name}`);
     if (!isScalarType(nullableOf(target.type))) {
       fail(
-        `@topic ${role} ${JSON.stringify(named)} names ${payloadType.name}.${named}, a ${String(target.type)}; it must name a scalar field`,
+        `@topic ${role} ${JSON.stringify(named)} names ${payloadType.name}.${named}, of type ${String(target.type)}; it must name a scalar field`,
       );
     }
   }
-
-  const streamArguments: StreamArgument[] = [];
-  let filterArgument: FilterArgument | undefined;
-  for (const argument of field.args) {
-    if (argument.name === 'filter') filterArgument = filterArgumentOf(argument, payloadType, fail);
-    else if (Object.hasOwn(STREAM_ARGUMENTS, argument.name)) {
-      const wanted = STREAM_ARGUMENTS[argument.name as StreamArgument];
-      if (String(argument.type) !== wanted)
-        fail(`argument ${argument.name} is ${String(argument.type)}; it must be ${wanted}, as on orderSettled`);
-      streamArguments.push(argument.name as StreamArgument);
-    } else {
-      fail(`argument ${argument.name} is not one of filter, ${Object.keys(STREAM_ARGUMENTS).join(', ')}`);
-    }
-  }
+  const { streamArguments, filterArgument } = argumentsOf(field, payloadType, fail);
   if (directive.owner !== undefined) {
     const ownerRule = filterArgument?.fields.find((rule) => rule.name === directive.owner);
     if (ownerRule === undefined || (ownerRule.kind !== 'equals' && ownerRule.kind !== 'anyOf')) {
@@ -168,23 +130,69 @@ function declarationOf(coordinate: string, field: GraphQLField<unknown, unknown>
       );
     }
   }
-
-  const order = <T extends string>(names: readonly T[], all: Readonly<Record<T, unknown>>) =>
-    (Object.keys(all) as T[]).filter((name) => names.includes(name));
   return {
     field: field.name,
     ...directive,
     eventType,
     payloadField,
     payloadType,
-    envelopeFields: order(envelopeFields, ENVELOPE_FIELDS),
+    envelopeFields,
     ...(filterArgument !== undefined && { filterArgument }),
-    arguments: order(streamArguments, STREAM_ARGUMENTS),
+    arguments: streamArguments,
   };
 }
 
+/** In the constants' order, so that the catalog does not depend on how an operator ordered the SDL. */
+const inOrderOf = <T extends string>(all: Readonly<Record<T, unknown>>, names: readonly T[]): T[] =>
+  (Object.keys(all) as T[]).filter((name) => names.includes(name));
+
+function eventPartsOf(eventType: GraphQLObjectType, fail: Fail) {
+  const envelopeFields: EnvelopeField[] = [];
+  const payloads: { readonly name: string; readonly type: GraphQLObjectType }[] = [];
+  for (const eventField of Object.values(eventType.getFields())) {
+    const name = eventField.name;
+    const type = nullableOf(eventField.type);
+    if (Object.hasOwn(ENVELOPE_FIELDS, name)) {
+      const wanted = ENVELOPE_FIELDS[name as EnvelopeField];
+      if (String(type) !== wanted) fail(`envelope field ${eventType.name}.${name} is ${String(eventField.type)}; it must be ${wanted}!`);
+      envelopeFields.push(name as EnvelopeField);
+    } else if (isObjectType(type)) {
+      payloads.push({ name, type });
+    } else {
+      const envelope = Object.keys(ENVELOPE_FIELDS).join(', ');
+      fail(
+        `${eventType.name}.${name} is ${String(eventField.type)}: an event type holds one object-typed payload field and the envelope fields ${envelope}`,
+      );
+    }
+  }
+  const [payload, ...otherPayloads] = payloads;
+  if (payload === undefined) fail(`${eventType.name} has no payload field (one field of an object type, beside the envelope)`);
+  if (otherPayloads.length > 0) {
+    fail(`${eventType.name} has more than one payload field (${payloads.map((p) => p.name).join(', ')}); it must have one`);
+  }
+  return { envelopeFields: inOrderOf(ENVELOPE_FIELDS, envelopeFields), payloadField: payload.name, payloadType: payload.type };
+}
+
+function argumentsOf(field: GraphQLField<unknown, unknown>, payloadType: GraphQLObjectType, fail: Fail) {
+  const given: StreamArgument[] = [];
+  let filterArgument: FilterArgument | undefined;
+  for (const argument of field.args) {
+    if (argument.name === 'filter') {
+      filterArgument = filterArgumentOf(argument, payloadType, fail);
+    } else if (Object.hasOwn(STREAM_ARGUMENTS, argument.name)) {
+      const wanted = STREAM_ARGUMENTS[argument.name as StreamArgument];
+      if (String(argument.type) !== wanted)
+        fail(`argument ${argument.name} is ${String(argument.type)}; it must be ${wanted}, as on orderSettled`);
+      given.push(argument.name as StreamArgument);
+    } else {
+      fail(`argument ${argument.name} is not one of filter, ${Object.keys(STREAM_ARGUMENTS).join(', ')}`);
+    }
+  }
+  return { streamArguments: inOrderOf(STREAM_ARGUMENTS, given), filterArgument };
+}
+
 /** The contract's filter convention: `f` tests payload field `f` (a list: any of its values); `minF`/`maxF` bound `f`. */
-function filterArgumentOf(argument: GraphQLArgument, payloadType: GraphQLObjectType, fail: (rule: string) => never): FilterArgument {
+function filterArgumentOf(argument: GraphQLArgument, payloadType: GraphQLObjectType, fail: Fail): FilterArgument {
   if (!isInputObjectType(argument.type)) fail(`argument filter is ${String(argument.type)}; it must be an input object type (nullable)`);
   const filterType = argument.type;
   const fields = Object.values(filterType.getFields()).map((input): FilterFieldRule => {
@@ -198,8 +206,9 @@ function filterArgumentOf(argument: GraphQLArgument, payloadType: GraphQLObjectT
     const payload = payloadType.getFields()[input.name];
     if (payload !== undefined) {
       const payloadLeaf = leafOf(payload.type);
-      if (payloadLeaf === undefined)
-        fail(`${at} names ${payloadType.name}.${input.name}, a ${String(payload.type)}: only scalar and enum fields filter`);
+      if (payloadLeaf === undefined) {
+        fail(`${at} names ${payloadType.name}.${input.name}, of type ${String(payload.type)}: only scalar and enum fields filter`);
+      }
       if (!sameLeaf(leaf, payloadLeaf))
         fail(`${at} is ${String(input.type)} but ${payloadType.name}.${input.name} is ${String(payload.type)}`);
       return { name: input.name, payloadField: input.name, kind: list ? 'anyOf' : 'equals' };
@@ -213,12 +222,12 @@ function filterArgumentOf(argument: GraphQLArgument, payloadType: GraphQLObjectT
     }
     const boundedLeaf = leafOf(boundedField.type);
     if (boundedLeaf === undefined || !RANGE_TYPES.has(boundedLeaf.name)) {
-      fail(
-        `${at} bounds ${payloadType.name}.${bounded}, a ${String(boundedField.type)}: only Int, Float, MinorAmount and DateTime have bounds`,
-      );
+      const type = String(boundedField.type);
+      fail(`${at} bounds ${payloadType.name}.${bounded}, of type ${type}: only Int, Float, MinorAmount and DateTime have bounds`);
     }
-    if (list || leaf.name !== boundedLeaf.name)
+    if (list || leaf.name !== boundedLeaf.name) {
       fail(`${at} is ${String(input.type)}; it must be ${boundedLeaf.name}, as ${payloadType.name}.${bounded} is`);
+    }
     return { name: input.name, payloadField: bounded, kind: range[1] === 'min' ? 'min' : 'max' };
   });
   return { name: 'filter', type: filterType, fields };

@@ -1,11 +1,20 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are @topic name templates, ${VAR} is their syntax
-import { readFileSync } from 'node:fs';
-import { buildSchema, type GraphQLInputObjectType, type GraphQLSchema, parse } from 'graphql';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { buildSchema, type GraphQLInputObjectType, type GraphQLScalarType, type GraphQLSchema, parse } from 'graphql';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolvers } from '../../src/graphql/resolvers.js';
 import { buildGatewaySchema, SCHEMA_PATH } from '../../src/graphql/schema.js';
+import { loadSchemaSources, parseSchemaSources } from '../../src/graphql/schema-sources.js';
 import { buildTopicCatalog, TopicDeclarationError } from '../../src/subscriptions/topic-catalog.js';
 import { checkTopicDirectives } from '../../src/subscriptions/topic-directive.js';
 import { expandTopicName, isKafkaTopicName, TopicNameError } from '../../src/subscriptions/topic-name.js';
+import { cleanupList } from '../support/cleanup.js';
+
+const cleanups = cleanupList();
+afterAll(() => cleanups.run());
 
 /** What every small schema below shares: the contract's directive, and a top-up payload with a field of each kind. */
 const PRELUDE = `
@@ -102,6 +111,42 @@ describe('buildTopicCatalog', () => {
     // The types are the schema's own objects, so payload coercion and filter matching get what the resolvers serve.
     expect(catalog[0]?.payloadType).toBe(schema.getType('Order'));
     expect(buildTopicCatalog(schema, { ORDERS_TOPIC: 'eu.orders.settled' })[0]?.topic).toBe('eu.orders.settled');
+  });
+
+  it('should read a declaration from a SCHEMA_PATHS file into the schema built as the gateway builds its own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'topic-catalog-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(
+      join(dir, 'topups.graphql'),
+      `type Topup { topupId: ID! accountId: ID! amount: MinorAmount! }
+      type TopupCompletedEvent { eventId: ID! topup: Topup! cursor: String! }
+      input TopupFilter { accountId: ID minAmount: MinorAmount }
+      extend type Subscription {
+        topupCompleted(filter: TopupFilter, subscriberId: String): TopupCompletedEvent!
+          @topic(name: "\${TOPUPS_TOPIC:-topups.completed}", key: "accountId", owner: "accountId", readScope: "topups:read:all")
+      }`,
+    );
+    const documents = parseSchemaSources(loadSchemaSources({ schemaPath: SCHEMA_PATH, schemaPaths: dir }));
+    checkTopicDirectives(documents, {});
+    const schema = makeExecutableSchema({ typeDefs: documents, resolvers });
+    const catalog = buildTopicCatalog(schema, {});
+    expect(catalog.map(({ field, topic, payloadField, envelopeFields }) => ({ field, topic, payloadField, envelopeFields }))).toEqual([
+      {
+        field: 'orderSettled',
+        topic: 'orders.settled',
+        payloadField: 'order',
+        envelopeFields: ['eventId', 'partition', 'offset', 'publishedAt', 'cursor'],
+      },
+      { field: 'topupCompleted', topic: 'topups.completed', payloadField: 'topup', envelopeFields: ['eventId', 'cursor'] },
+    ]);
+    expect(catalog[1]?.filterArgument?.fields).toEqual([
+      { name: 'accountId', payloadField: 'accountId', kind: 'equals' },
+      { name: 'minAmount', payloadField: 'amount', kind: 'min' },
+    ]);
+    // The declared types are the served schema's, with the gateway's own scalars.
+    expect(catalog[1]?.payloadType).toBe(schema.getType('Topup'));
+    expect(catalog[1]?.payloadType.getFields().amount?.type.toString()).toBe('MinorAmount!');
+    expect((schema.getType('MinorAmount') as GraphQLScalarType).parseValue('1999')).toBe(1999n);
   });
 
   it('should pass the directive checks on the parsed schema.graphql', () => {
@@ -211,7 +256,7 @@ describe('buildTopicCatalog', () => {
       [
         'a bound on a String',
         'input TopupFilter { accountId: ID maxPhone: String }',
-        'Subscription.topupCompleted: filter field TopupFilter.maxPhone bounds Topup.phone, a String!: only Int, Float, MinorAmount and DateTime have bounds',
+        'Subscription.topupCompleted: filter field TopupFilter.maxPhone bounds Topup.phone, of type String!: only Int, Float, MinorAmount and DateTime have bounds',
       ],
       [
         'a bound of another type than its field',
@@ -231,12 +276,12 @@ describe('buildTopicCatalog', () => {
       [
         'an equality on an object field',
         'input TopupFilter { accountId: ID origin: String }',
-        'Subscription.topupCompleted: filter field TopupFilter.origin names Topup.origin, a Origin: only scalar and enum fields filter',
+        'Subscription.topupCompleted: filter field TopupFilter.origin names Topup.origin, of type Origin: only scalar and enum fields filter',
       ],
       [
         'an equality on a list field',
         'input TopupFilter { accountId: ID tags: String }',
-        'Subscription.topupCompleted: filter field TopupFilter.tags names Topup.tags, a [String!]: only scalar and enum fields filter',
+        'Subscription.topupCompleted: filter field TopupFilter.tags names Topup.tags, of type [String!]: only scalar and enum fields filter',
       ],
       [
         'a filter field of an input type',
@@ -268,12 +313,12 @@ describe('buildTopicCatalog', () => {
       [
         'a key on an object field',
         '@topic(name: "t", key: "origin", readScope: "s")',
-        'Subscription.topupCompleted: @topic key "origin" names Topup.origin, a Origin; it must name a scalar field',
+        'Subscription.topupCompleted: @topic key "origin" names Topup.origin, of type Origin; it must name a scalar field',
       ],
       [
         'an owner on a list field',
         '@topic(name: "t", owner: "tags", readScope: "s")',
-        'Subscription.topupCompleted: @topic owner "tags" names Topup.tags, a [String!]; it must name a scalar field',
+        'Subscription.topupCompleted: @topic owner "tags" names Topup.tags, of type [String!]; it must name a scalar field',
       ],
       [
         'an owner the filter cannot name',
