@@ -102,9 +102,11 @@ export class EphemeralGroupSweep {
     this.#stopped = true;
     clearTimeout(this.#sweepTimer);
     clearInterval(this.#presenceTimer);
-    await this.#sweeping?.catch(() => undefined);
-    await this.#options.log.deleteGroups([this.#options.presenceGroup(this.#options.instanceId)]).catch(() => undefined);
-    await this.#options.inspector.close().catch(() => undefined);
+    // Bounded: with Kafka down these sit in the client's retries, and shutdown must not wait for them. A check-in
+    // group left behind goes stale and a live gateway's sweep removes it.
+    await settledWithin(this.#sweeping, STOP_WAIT_MS);
+    await settledWithin(this.#options.log.deleteGroups([this.#options.presenceGroup(this.#options.instanceId)]), STOP_WAIT_MS);
+    await settledWithin(this.#options.inspector.close(), STOP_WAIT_MS);
   }
 
   /** One sweep now (tests; the schedule calls it too); a sweep in progress is shared. */
@@ -223,4 +225,20 @@ export class EphemeralGroupSweep {
     );
     return outcome;
   }
+}
+
+/** How long stop() waits for each Kafka call before leaving it behind. */
+const STOP_WAIT_MS = 1500;
+
+/** Resolves when `work` settles (either way) or after `ms`, whichever comes first. */
+async function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

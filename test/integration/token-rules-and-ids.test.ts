@@ -70,7 +70,7 @@ describe('AUTH_JWT_AUDIENCE, AUTH_JWT_ISSUER and AUTH_MAX_TOKEN_LIFETIME through
 
   it('should close a websocket whose connection_init carries a token for another audience with 4401, and keep a good one', async () => {
     const refused = connect(url, await valid({ sub: 'holder', scope: [], accounts: [held], audience: 'billing' }));
-    const accepted = connect(url, await holder());
+    const accepted = connect(url, await holder(), { lazy: false });
     cleanups.push(() => refused.close());
     cleanups.push(() => accepted.close());
     const refusedRun = refused.run(query, { id: held });

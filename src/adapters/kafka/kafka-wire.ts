@@ -146,13 +146,19 @@ export function createKafkaWire(kafka: Kafka): LogClient {
    */
   const coordinators = new Map<InternalCluster, Map<string, number>>();
   let admin: Promise<Admin> | undefined;
+  /** The admin client once connected: close() waits for a disconnect only then. */
+  let adminConnected: Admin | undefined;
   let connected: Promise<void> | undefined;
+  /** True once the clusters connected: close() waits for their disconnect only then (see close). */
+  let clustersConnected = false;
   let closed = false;
 
   const ready = (): Promise<void> => {
     if (closed) return Promise.reject(new Error('the Kafka log client is closed'));
     connected ??= Promise.all([tailCluster.connect(), sideCluster.connect(), lookupCluster.connect()]).then(
-      () => {},
+      () => {
+        clustersConnected = true;
+      },
       (error: unknown) => {
         connected = undefined;
         throw error;
@@ -165,6 +171,7 @@ export function createKafkaWire(kafka: Kafka): LogClient {
     admin ??= (async () => {
       const client = kafka.admin();
       await client.connect();
+      adminConnected = client;
       return client;
     })().catch((error: unknown) => {
       admin = undefined;
@@ -359,14 +366,16 @@ export function createKafkaWire(kafka: Kafka): LogClient {
 
     async close() {
       closed = true;
-      const client = await admin?.catch(() => undefined);
+      const disconnectClusters = () =>
+        Promise.all([tailCluster.disconnect(), sideCluster.disconnect(), lookupCluster.disconnect()]).then(() => undefined);
+      // Clients still connecting (Kafka down) would hold close() for their whole retry budget, 10-16 s: they are
+      // disconnected whenever their connect settles, without waiting for it.
+      if (!clustersConnected) void connected?.then(disconnectClusters, disconnectClusters).catch(() => undefined);
+      if (!adminConnected) void admin?.then((client) => client.disconnect()).catch(() => undefined);
+      const client = adminConnected;
       admin = undefined;
-      await Promise.all([
-        client?.disconnect(),
-        connected
-          ?.catch(() => {})
-          .then(() => Promise.all([tailCluster.disconnect(), sideCluster.disconnect(), lookupCluster.disconnect()])),
-      ]);
+      adminConnected = undefined;
+      await Promise.all([client?.disconnect(), clustersConnected ? disconnectClusters() : undefined]);
     },
   };
 }
