@@ -19,9 +19,9 @@ let proxy: CountingProxy;
 let gateway: Awaited<ReturnType<typeof startGatewayProcess>>;
 
 beforeAll(async () => {
-  proxy = await startPostgresCountingProxy();
-  cleanups.push(() => proxy.close());
   const env = await testGatewayEnv(cleanups, 'readiness');
+  proxy = await startPostgresCountingProxy(env.DATABASE_URL);
+  cleanups.push(() => proxy.close());
   gateway = await startGatewayProcess({
     ...env,
     // Every statement of the gateway goes through the proxy, which counts them.

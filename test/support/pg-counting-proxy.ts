@@ -26,7 +26,10 @@ const GSS_REQUEST = 80877104;
 const EXECUTE = 0x45; // 'E'
 const QUERY = 0x51; // 'Q'
 
-export async function startPostgresCountingProxy(target = { host: '127.0.0.1', port: 5432 }): Promise<CountingProxy> {
+/** A proxy in front of the server `databaseUrl` names (the test's own server, wherever global setup found it). */
+export async function startPostgresCountingProxy(databaseUrl: string): Promise<CountingProxy> {
+  const { hostname, port: urlPort } = new URL(databaseUrl);
+  const target = { host: hostname, port: Number(urlPort || 5432) };
   let connections = 0;
   let statements = 0;
   let refusing = false;
