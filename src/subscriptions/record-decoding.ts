@@ -5,9 +5,7 @@
  * payload-coercion's job, so one rejected record has exactly one reason.
  */
 
-/** `enum TopicFormat` of schema.graphql. */
-export const TOPIC_FORMATS = ['CLOUDEVENTS', 'JSON'] as const;
-export type TopicFormat = (typeof TOPIC_FORMATS)[number];
+import type { TopicFormat } from './topic-directive.js';
 
 /** The short words `gateway_records_rejected_total{reason}` carries for a record whose envelope is unreadable. */
 export type DecodeRejectReason = 'not_json' | 'not_cloudevent' | 'no_data' | 'not_object';

@@ -14,6 +14,7 @@ export class TopicDeclarationError extends Error {
   }
 }
 
+/** `enum TopicFormat` of schema.graphql: how a declared topic's record values are read (record-decoding.ts). */
 export const TOPIC_FORMATS = ['CLOUDEVENTS', 'JSON'] as const;
 export type TopicFormat = (typeof TOPIC_FORMATS)[number];
 
