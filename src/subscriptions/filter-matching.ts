@@ -1,24 +1,15 @@
-import {
-  type GraphQLInputObjectType,
-  type GraphQLInputType,
-  type GraphQLNamedType,
-  type GraphQLObjectType,
-  type GraphQLOutputType,
-  isEnumType,
-  isListType,
-  isNonNullType,
-  isScalarType,
-} from 'graphql';
+import { type GraphQLObjectType, getNamedType } from 'graphql';
 import { badInput } from '../errors.js';
 import { type CoercedPayload, readDateTime, readMinorAmount } from './payload-coercion.js';
+import type { FilterArgument, FilterFieldRule } from './topic-catalog.js';
 
 /**
- * The contract's filter convention for a declared topic: filter field `f`
- * tests payload field `f` by equality (a list filter field by membership),
- * `minF` / `maxF` bound payload field `f` inclusively, all given fields must
- * match and null or absent ones are ignored. Payloads come from
- * payload-coercion, so amounts are bigint and instants Date: they compare as
- * numbers and instants, never as strings ("9" < "10").
+ * Matches payloads against the filter rules the catalog decided (which input
+ * field tests which payload field, by equality, list membership or an
+ * inclusive bound): all given fields must match and null or absent ones are
+ * ignored. Payloads come from payload-coercion, so amounts are bigint and
+ * instants Date: they compare as numbers and instants, never as strings
+ * ("9" < "10").
  */
 
 /** A filter argument as GraphQL's input coercion hands it to a resolver. */
@@ -28,21 +19,9 @@ export type PayloadPredicate = (payload: CoercedPayload) => boolean;
 /** Binds one subscription's filter argument, once, into the predicate its records are tested with. */
 export interface CompiledFilter {
   (filterValue: FilterValue | null | undefined): PayloadPredicate;
-  /** The filter fields that test the payload field of the same name by equality. */
+  /** The filter fields that test the payload field of the same name by equality (one value or any of a list). */
   readonly equalityFields: ReadonlySet<string>;
 }
-
-/** A filter input that breaks the convention; start-up names the Subscription field and stops. */
-export class FilterDeclarationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FilterDeclarationError';
-  }
-}
-
-const RANGE_SCALARS = new Set(['Int', 'Float', 'MinorAmount', 'DateTime']);
-const STRING_LIKE = new Set(['ID', 'String']);
-const RANGE_FIELD = /^(min|max)([A-Z].*)$/;
 
 type Normalize = (filterValue: unknown, where: string) => unknown;
 
@@ -54,15 +33,15 @@ const comparable = (v: unknown): unknown => (v instanceof Date ? v.getTime() : v
  * schema carries the project's scalars; these also read the JSON forms, so a
  * schema built without them filters the same way.
  */
-function normalizerFor(type: GraphQLNamedType): Normalize {
-  if (type.name === 'MinorAmount') {
+function normalizerFor(typeName: string): Normalize {
+  if (typeName === 'MinorAmount') {
     return (v, where) => {
       const amount = readMinorAmount(v);
       if (amount === undefined) throw badInput(`${where} must be an integer amount in minor units`, where);
       return amount;
     };
   }
-  if (type.name === 'DateTime') {
+  if (typeName === 'DateTime') {
     return (v, where) => {
       const instant = readDateTime(v);
       if (instant === undefined) throw badInput(`${where} must be an ISO 8601 instant`, where);
@@ -72,63 +51,17 @@ function normalizerFor(type: GraphQLNamedType): Normalize {
   return (v) => v;
 }
 
-type Compiled =
-  | { readonly kind: 'equal'; readonly name: string; readonly payloadField: string; readonly list: boolean; readonly normalize: Normalize }
-  | { readonly kind: 'min' | 'max'; readonly name: string; readonly payloadField: string; readonly normalize: Normalize };
-
-function payloadLeaf(payloadType: GraphQLObjectType, fieldName: string): GraphQLNamedType | undefined {
-  const field = payloadType.getFields()[fieldName];
-  if (field === undefined) return undefined;
-  const type: GraphQLOutputType = isNonNullType(field.type) ? field.type.ofType : field.type;
-  return isScalarType(type) || isEnumType(type) ? type : undefined;
+interface Compiled extends FilterFieldRule {
+  readonly normalize: Normalize;
 }
 
-/** The filter field's own type: a leaf, or a list of one (equality only); lists of lists are not a filter. */
-function filterShape(type: GraphQLInputType): { leaf: GraphQLNamedType; list: boolean } | undefined {
-  const nullable = isNonNullType(type) ? type.ofType : type;
-  if (isListType(nullable)) {
-    const item = isNonNullType(nullable.ofType) ? nullable.ofType.ofType : nullable.ofType;
-    return isScalarType(item) || isEnumType(item) ? { leaf: item, list: true } : undefined;
+/** Values are read as the payload field's scalar reads them, so the tested field's type picks the normalizer. */
+function compileRule(rule: FilterFieldRule, payloadType: GraphQLObjectType): Compiled {
+  const tested = payloadType.getFields()[rule.payloadField];
+  if (tested === undefined) {
+    throw new Error(`filter field ${rule.name} tests ${payloadType.name}.${rule.payloadField}, which does not exist: wrong payload type`);
   }
-  return isScalarType(nullable) || isEnumType(nullable) ? { leaf: nullable, list: false } : undefined;
-}
-
-const sameKind = (a: GraphQLNamedType, b: GraphQLNamedType) => a.name === b.name || (STRING_LIKE.has(a.name) && STRING_LIKE.has(b.name));
-
-function compileField(name: string, type: GraphQLInputType, payloadType: GraphQLObjectType): Compiled {
-  const shape = filterShape(type);
-  if (shape === undefined) {
-    throw new FilterDeclarationError(`filter field ${name} is ${String(type)}: a filter field is a scalar, an enum or a list of one`);
-  }
-  const equalTo = payloadLeaf(payloadType, name);
-  if (equalTo !== undefined) {
-    if (!sameKind(shape.leaf, equalTo)) {
-      throw new FilterDeclarationError(
-        `filter field ${name} is ${shape.leaf.name} but payload field ${payloadType.name}.${name} is ${equalTo.name}`,
-      );
-    }
-    return { kind: 'equal', name, payloadField: name, list: shape.list, normalize: normalizerFor(equalTo) };
-  }
-  if (payloadType.getFields()[name] !== undefined) {
-    throw new FilterDeclarationError(`filter field ${name} names ${payloadType.name}.${name}, which is not a scalar or an enum`);
-  }
-  const range = RANGE_FIELD.exec(name);
-  const bounded = range ? `${(range[2] as string).charAt(0).toLowerCase()}${(range[2] as string).slice(1)}` : undefined;
-  const boundedType = bounded === undefined ? undefined : payloadLeaf(payloadType, bounded);
-  if (range === null || bounded === undefined || boundedType === undefined) {
-    throw new FilterDeclarationError(
-      `filter field ${name} names no payload field of ${payloadType.name} (nor bounds one as min<Field> or max<Field>)`,
-    );
-  }
-  if (!RANGE_SCALARS.has(boundedType.name)) {
-    throw new FilterDeclarationError(
-      `filter field ${name} bounds ${payloadType.name}.${bounded}, a ${boundedType.name}: only Int, Float, MinorAmount and DateTime have bounds`,
-    );
-  }
-  if (shape.list || shape.leaf.name !== boundedType.name) {
-    throw new FilterDeclarationError(`filter field ${name} must be a ${boundedType.name}, as ${payloadType.name}.${bounded} is`);
-  }
-  return { kind: range[1] as 'min' | 'max', name, payloadField: bounded, normalize: normalizerFor(boundedType) };
+  return { ...rule, normalize: normalizerFor(getNamedType(tested.type).name) };
 }
 
 const MATCH_ALL: PayloadPredicate = () => true;
@@ -136,14 +69,14 @@ const MATCH_ALL: PayloadPredicate = () => true;
 function check(field: Compiled, value: unknown): PayloadPredicate {
   const where = `filter.${field.name}`;
   const key = field.payloadField;
-  if (field.kind === 'equal' && field.list) {
+  if (field.kind === 'anyOf') {
     // GraphQL wraps a single value given for a list input; a caller bypassing it may not.
     const values: readonly unknown[] = Array.isArray(value) ? value : [value];
     const wanted = new Set(values.filter((v) => v !== null && v !== undefined).map((v) => field.normalize(v, where)));
     return (payload) => wanted.has(comparable(payload[key]));
   }
   const bound = field.normalize(value, where);
-  if (field.kind === 'equal') return (payload) => comparable(payload[key]) === bound;
+  if (field.kind === 'equals') return (payload) => comparable(payload[key]) === bound;
   // A payload without the bounded value is outside any range.
   if (field.kind === 'min') {
     return (payload) => {
@@ -158,13 +91,13 @@ function check(field: Compiled, value: unknown): PayloadPredicate {
 }
 
 /**
- * Compiles a declaration's filter input against its payload type; throws
- * FilterDeclarationError when a filter field breaks the convention. Binding a
- * filter value throws BAD_USER_INPUT only for a value the schema's scalars
- * would have refused already.
+ * Compiles the catalog's filter rules against the declaration's payload type
+ * (the catalog already refused a broken filter with TopicDeclarationError).
+ * Binding a filter value throws BAD_USER_INPUT only for a value the schema's
+ * scalars would have refused already.
  */
-export function compileFilter(filterType: GraphQLInputObjectType, payloadType: GraphQLObjectType): CompiledFilter {
-  const fields = Object.values(filterType.getFields()).map((field) => compileField(field.name, field.type, payloadType));
+export function compileFilter(filter: FilterArgument, payloadType: GraphQLObjectType): CompiledFilter {
+  const fields = filter.fields.map((rule) => compileRule(rule, payloadType));
   const bind = (filterValue: FilterValue | null | undefined): PayloadPredicate => {
     if (!filterValue) return MATCH_ALL;
     const checks: PayloadPredicate[] = [];
@@ -179,7 +112,8 @@ export function compileFilter(filterType: GraphQLInputObjectType, payloadType: G
       return true;
     };
   };
-  return Object.assign(bind, { equalityFields: new Set(fields.filter((f) => f.kind === 'equal').map((f) => f.name)) });
+  const equalityFields = new Set(fields.filter((f) => f.kind === 'equals' || f.kind === 'anyOf').map((f) => f.name));
+  return Object.assign(bind, { equalityFields });
 }
 
 const keyString = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
@@ -188,7 +122,7 @@ const keyString = (v: unknown): string => (v instanceof Date ? v.toISOString() :
  * The record keys a subscription can match when its filter tests the
  * declaration's `key` field by equality, as strings (what a producer keys
  * with), so the engine may read only their partitions; undefined when any key
- * may match. The filter field is the key's own name, by the convention above.
+ * may match. The filter field is the key's own name, by the contract's filter convention.
  */
 export function keyFilterValue(filterValue: FilterValue | null | undefined, keyField: string): readonly string[] | undefined {
   const value = filterValue?.[keyField];

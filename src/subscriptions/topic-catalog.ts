@@ -1,5 +1,4 @@
 import {
-  type GraphQLArgument,
   type GraphQLField,
   type GraphQLInputObjectType,
   type GraphQLInputType,
@@ -38,6 +37,7 @@ export interface FilterFieldRule {
   readonly kind: FilterKind;
 }
 
+/** The `filter` argument as the catalog read it: the one place that decides which rule each input field follows. */
 export interface FilterArgument {
   readonly name: 'filter';
   readonly type: GraphQLInputObjectType;
@@ -103,10 +103,15 @@ export function buildTopicCatalog(schema: GraphQLSchema, env: TopicEnvironment):
 
 type Fail = (rule: string) => never;
 
-function declarationOf(coordinate: string, field: GraphQLField<unknown, unknown>, directive: TopicDirective): TopicDeclaration {
-  const fail: Fail = (rule) => {
+const failingAt =
+  (coordinate: string): Fail =>
+  (rule) => {
     throw new TopicDeclarationError(coordinate, rule);
   };
+
+function declarationOf(coordinate: string, field: GraphQLField<unknown, unknown>, directive: TopicDirective): TopicDeclaration {
+  // Annotated so that TypeScript narrows after a call: `if (x === undefined) fail(...)`.
+  const fail: Fail = failingAt(coordinate);
   const eventType = nullableOf(field.type);
   if (!isObjectType(eventType)) fail(`returns ${String(field.type)}; a declared field returns an event object type`);
   const { envelopeFields, payloadField, payloadType } = eventPartsOf(eventType, fail);
@@ -121,7 +126,7 @@ function declarationOf(coordinate: string, field: GraphQLField<unknown, unknown>
       );
     }
   }
-  const { streamArguments, filterArgument } = argumentsOf(field, payloadType, fail);
+  const { streamArguments, filterArgument } = argumentsOf(coordinate, field, payloadType, fail);
   if (directive.owner !== undefined) {
     const ownerRule = filterArgument?.fields.find((rule) => rule.name === directive.owner);
     if (ownerRule === undefined || (ownerRule.kind !== 'equals' && ownerRule.kind !== 'anyOf')) {
@@ -173,12 +178,12 @@ function eventPartsOf(eventType: GraphQLObjectType, fail: Fail) {
   return { envelopeFields: inOrderOf(ENVELOPE_FIELDS, envelopeFields), payloadField: payload.name, payloadType: payload.type };
 }
 
-function argumentsOf(field: GraphQLField<unknown, unknown>, payloadType: GraphQLObjectType, fail: Fail) {
+function argumentsOf(coordinate: string, field: GraphQLField<unknown, unknown>, payloadType: GraphQLObjectType, fail: Fail) {
   const given: StreamArgument[] = [];
   let filterArgument: FilterArgument | undefined;
   for (const argument of field.args) {
     if (argument.name === 'filter') {
-      filterArgument = filterArgumentOf(argument, payloadType, fail);
+      filterArgument = filterArgumentOf(coordinate, argument.type, payloadType);
     } else if (Object.hasOwn(STREAM_ARGUMENTS, argument.name)) {
       const wanted = STREAM_ARGUMENTS[argument.name as StreamArgument];
       if (String(argument.type) !== wanted)
@@ -191,10 +196,15 @@ function argumentsOf(field: GraphQLField<unknown, unknown>, payloadType: GraphQL
   return { streamArguments: inOrderOf(STREAM_ARGUMENTS, given), filterArgument };
 }
 
-/** The contract's filter convention: `f` tests payload field `f` (a list: any of its values); `minF`/`maxF` bound `f`. */
-function filterArgumentOf(argument: GraphQLArgument, payloadType: GraphQLObjectType, fail: Fail): FilterArgument {
-  if (!isInputObjectType(argument.type)) fail(`argument filter is ${String(argument.type)}; it must be an input object type (nullable)`);
-  const filterType = argument.type;
+/**
+ * The contract's filter convention: `f` tests payload field `f` (a list: any of its values); `minF`/`maxF` bound `f`.
+ * `type` is the filter argument's type and `coordinate` the field a broken rule's TopicDeclarationError names.
+ * Exported so that filter matching compiles predicates from these rules rather than deciding them again.
+ */
+export function filterArgumentOf(coordinate: string, type: GraphQLInputType, payloadType: GraphQLObjectType): FilterArgument {
+  const fail: Fail = failingAt(coordinate);
+  if (!isInputObjectType(type)) fail(`argument filter is ${String(type)}; it must be an input object type (nullable)`);
+  const filterType = type;
   const fields = Object.values(filterType.getFields()).map((input): FilterFieldRule => {
     const at = `filter field ${filterType.name}.${input.name}`;
     const nullable = nullableOf(input.type);

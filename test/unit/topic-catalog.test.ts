@@ -269,9 +269,34 @@ describe('buildTopicCatalog', () => {
         'Subscription.topupCompleted: filter field TopupFilter.minAmount is [MinorAmount!]; it must be MinorAmount, as Topup.amount is',
       ],
       [
+        'a field named like a bound without one (min, then no capital)',
+        'input TopupFilter { accountId: ID minimum: MinorAmount }',
+        'Subscription.topupCompleted: filter field TopupFilter.minimum names no field of Topup (a bound is min<Field> or max<Field>)',
+      ],
+      [
+        'a bound on a list field',
+        'input TopupFilter { accountId: ID minTags: String }',
+        'Subscription.topupCompleted: filter field TopupFilter.minTags bounds Topup.tags, of type [String!]: only Int, Float, MinorAmount and DateTime have bounds',
+      ],
+      [
         'an equality of another type than its field',
         'input TopupFilter { accountId: Int }',
         'Subscription.topupCompleted: filter field TopupFilter.accountId is Int but Topup.accountId is ID!',
+      ],
+      [
+        'a String equality on a MinorAmount field',
+        'input TopupFilter { accountId: ID amount: String }',
+        'Subscription.topupCompleted: filter field TopupFilter.amount is String but Topup.amount is MinorAmount!',
+      ],
+      [
+        'a String equality on an enum field',
+        'input TopupFilter { accountId: ID status: String }',
+        'Subscription.topupCompleted: filter field TopupFilter.status is String but Topup.status is TopupStatus!',
+      ],
+      [
+        'a list of lists',
+        'input TopupFilter { accountId: [[ID!]] }',
+        'Subscription.topupCompleted: filter field TopupFilter.accountId is [[ID!]]; a filter field is a scalar, an enum or a list of one',
       ],
       [
         'an equality on an object field',
