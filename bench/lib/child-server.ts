@@ -100,6 +100,10 @@ export function startGateway(env: Record<string, string>, extraNodeArgs: readonl
     {
       NODE_ENV: 'production',
       AUTH_JWT_SECRET: BENCH_SECRET,
+      // The bench mints its tokens without audience, issuer or a lifetime bound; empty means unset, whatever the shell exports.
+      AUTH_JWT_AUDIENCE: '',
+      AUTH_JWT_ISSUER: '',
+      AUTH_MAX_TOKEN_LIFETIME: '',
       // info: the "listening" line is how the suite learns the port; the gateway logs nothing per request.
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'json',

@@ -24,6 +24,12 @@ import { commitAllowance, lagText, newlyInStep, systemState } from './system-sta
 import { SYSTEM_NAMES, type SystemName, type SystemProcess, systemProcess } from './systems.js';
 import { type Frame, renderFrame, renderLine, type SystemRow } from './view.js';
 
+/**
+ * The demo mints its systems' tokens itself, without audience, issuer or a lifetime bound: a shell that exports the
+ * token rules of a real deployment must not make its own gateway refuse them (empty means unset).
+ */
+const OWN_TOKEN_RULES = { AUTH_JWT_AUDIENCE: '', AUTH_JWT_ISSUER: '', AUTH_MAX_TOKEN_LIFETIME: '' };
+
 const fail = (line: string): never => {
   process.stderr.write(`demo: ${line}\n`);
   process.exit(2);
@@ -140,7 +146,10 @@ async function main(): Promise<number> {
     const brokerPid = kafka.pid();
     if (brokerPid !== undefined) startedPids.push(brokerPid);
     if (kafka.owned) note(`started a Kafka broker on ${brokers[0]} (pid ${brokerPid})`);
-    gateway = await startGateway({ ...env, DATABASE_URL: databaseUrl, AUTH_JWT_SECRET: secret }, join(stateDir, 'gateway.log'));
+    gateway = await startGateway(
+      { ...env, DATABASE_URL: databaseUrl, AUTH_JWT_SECRET: secret, ...OWN_TOKEN_RULES },
+      join(stateDir, 'gateway.log'),
+    );
     if (gateway.pid !== undefined) startedPids.push(gateway.pid);
     note(`gateway on ${gateway.url} (log in ${join(stateDir, 'gateway.log')})`);
     await untilTopicReady(brokers, topic);
