@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { brokerAnswers } from '../../scripts/kafka/broker-answers.js';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
-import { processAlive as alive } from '../support/local-processes.js';
+import { processAlive as alive, collectOutput } from '../support/local-processes.js';
 import { privatePort } from '../support/private-ports.js';
 import { waitFor } from '../support/resources.js';
 
@@ -25,19 +25,13 @@ function startBench(): { child: ChildProcess; output: () => string; exited: Prom
     env: { ...process.env, DATABASE_URL: inject('adminDatabaseUrl') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+  const output = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   cleanups.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
   });
-  return { child, output: () => output, exited };
+  return { child, output: output.both, exited };
 }
 
 const startedPid = (output: string): number => Number(/started a Kafka broker on 127\.0\.0\.1:\d+ \(pid (\d+)\)/.exec(output)?.[1]);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupList, PROCESS_TEST_TIMEOUT_MS } from '../support/cleanup.js';
-import { processAlive as alive } from '../support/local-processes.js';
+import { processAlive as alive, collectOutput } from '../support/local-processes.js';
 import { privatePort } from '../support/private-ports.js';
 import { createTestDatabase, uniqueName, waitFor } from '../support/resources.js';
 
@@ -76,14 +76,7 @@ describe('npm run demo, headless', () => {
         detached: true,
       },
     );
-    let stdout = '';
-    let stderr = '';
-    demo.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    demo.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
+    const output = collectOutput(demo);
     const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
     cleanups.push(async () => {
       // Only if the test failed midway: the demo stops what it started when it gets SIGTERM.
@@ -96,8 +89,8 @@ describe('npm run demo, headless', () => {
       () => (demo.exitCode !== null || demo.signalCode !== null ? exited : undefined),
       200_000,
     );
-    expect(code, stderr).toBe(0);
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as Summary;
+    expect(code, output.stderr()).toBe(0);
+    const summary = JSON.parse(output.stdout().trim().split('\n').at(-1)!) as Summary;
     expect(summary.caughtUp).toBe(true);
     expect(summary.faults.done).toEqual({ kills: 2, pauses: 1 });
 

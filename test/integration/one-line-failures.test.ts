@@ -1,21 +1,14 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { closedPort } from '../support/local-processes.js';
+import { closedPort, collectOutput } from '../support/local-processes.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function run(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+  const output = collectOutput(child);
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout: output.stdout(), stderr: output.stderr() })));
 }
 
 describe('a script that fails', () => {
