@@ -10,8 +10,8 @@ import { privatePort } from '../support/private-ports.js';
 import { deleteGroupsWithPrefix, deleteTopic, uniqueName, waitFor } from '../support/resources.js';
 
 /** Ports of the fault suite's own broker and PostgreSQL: both are stopped and restarted by the suite. */
-export const FAULT_KAFKA_PORT = privatePort(19792);
-export const FAULT_POSTGRES_PORT = privatePort(5497);
+export const FAULT_KAFKA_PORT = privatePort('faultKafka');
+export const FAULT_POSTGRES_PORT = privatePort('faultPostgres');
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

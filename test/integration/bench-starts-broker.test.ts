@@ -10,7 +10,7 @@ import { waitFor } from '../support/resources.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** A port of this file's own: the bench must start its broker there, never touch the shared one on 9092. */
-const KAFKA_PORT = privatePort(19692);
+const KAFKA_PORT = privatePort('benchStartsBroker');
 
 const cleanups = cleanupList();
 afterAll(() => cleanups.run());

@@ -12,7 +12,7 @@ import { createTestDatabase, uniqueName, waitFor } from '../support/resources.js
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** The demo's private broker: it pauses it (SIGSTOP), so never the shared one. */
-const PRIVATE_KAFKA_PORT = privatePort(19592);
+const PRIVATE_KAFKA_PORT = privatePort('demoKafka');
 
 interface SystemSummary {
   distinctEvents: number;

@@ -7,7 +7,7 @@ import { waitFor } from '../support/resources.js';
 import { recon, sourceOnBrokers, subscribe } from './kafka-order-source.fixtures.js';
 
 // A broker of this file's own that forgets the offsets of an empty group one minute after its last commit.
-const PRIVATE_PORT = privatePort(19492);
+const PRIVATE_PORT = privatePort('offsetsRetention');
 const cleanups = cleanupList();
 let brokers: string[];
 

@@ -8,7 +8,7 @@ import { privatePort } from '../support/private-ports.js';
 import { createTestDatabase, deleteTopic, readTopic, testKafka, uniqueName, waitFor } from '../support/resources.js';
 
 // A broker of this file's own: stopping the shared one would disturb the other test files.
-const PRIVATE_PORT = privatePort(19392);
+const PRIVATE_PORT = privatePort('outboxKafkaDown');
 const cleanups = cleanupList();
 let broker: Awaited<ReturnType<typeof startPrivateBroker>>;
 let url: string;

@@ -11,7 +11,7 @@ import { createTestDatabase, deleteTopic, observeFor, testKafkaBrokers, uniqueNa
 import { testGatewayEnv } from '../support/test-env.js';
 
 // A broker of this file's own, for the test that stops Kafka.
-const PRIVATE_KAFKA_PORT = privatePort(19942);
+const PRIVATE_KAFKA_PORT = privatePort('readinessKafka');
 const KAFKA_PORT = Number(testKafkaBrokers()[0]?.split(':')[1]);
 const REFRESH_MS = 500;
 const cleanups = cleanupList();

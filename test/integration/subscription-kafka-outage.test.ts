@@ -7,7 +7,7 @@ import { testKafka } from '../support/resources.js';
 import { orderOf, recon, sourceOnBrokers, subscribe } from './kafka-order-source.fixtures.js';
 
 // A broker of this file's own, which it stops and starts again.
-const PRIVATE_PORT = privatePort(19692);
+const PRIVATE_PORT = privatePort('subscriptionOutage');
 const cleanups = cleanupList();
 let broker: Awaited<ReturnType<typeof startPrivateBroker>>;
 
