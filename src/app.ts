@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { callerFromAuthorization, tokenRulesOf } from './adapters/auth/access-tokens.js';
 import { createKafka, ensureTopic } from './adapters/kafka/kafka-client.js';
-import { createKafkaOrderSource } from './adapters/kafka/kafka-order-source.js';
 import { kafkaReachability } from './adapters/kafka/kafka-reachability.js';
 import { kafkaSecurity } from './adapters/kafka/kafka-security.js';
+import { createKafkaTopicSource } from './adapters/kafka/kafka-topic-source.js';
 import { openDatabase } from './adapters/postgres/database.js';
 import { applyMigrationsWhenReachable } from './adapters/postgres/migrate.js';
 import { createOutboxSignal } from './adapters/postgres/outbox-writer.js';
@@ -15,15 +15,15 @@ import type { Config } from './config.js';
 import type { Caller } from './domain/caller.js';
 import { createLedgerService } from './domain/ledger-service.js';
 import { SubscriptionChurn } from './domain/subscription-churn.js';
-import { toSubscribeRequest } from './domain/subscription-request.js';
 import type { GatewayServices } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
-import { buildGatewaySchema } from './graphql/schema.js';
+import { buildGatewayGraphQL } from './graphql/schema.js';
 import { subscriptionSharing } from './graphql/subscription-sharing.js';
 import type { Logger } from './logger.js';
 import { groupLabeler, groupLabelKey } from './observability/group-labels.js';
 import { createGatewayMetrics } from './observability/metrics-registry.js';
 import { reachabilityProbe } from './observability/reachability.js';
+import { recordRejections } from './observability/record-rejections.js';
 import { operationPolicyFrom } from './operations/operation-limits.js';
 import { composeRelay, type RelaySettings } from './relay/compose-relay.js';
 import { startRelayThread } from './relay/relay-thread.js';
@@ -65,8 +65,12 @@ export interface AppOptions {
   explorerToken?: string;
 }
 
-/** The composition root: adapters -> use cases -> transports. Nothing connects until start(). */
+/**
+ * The composition root: adapters -> use cases -> transports. Nothing connects until start(). A broken SDL file or
+ * `@topic` declaration throws (ConfigError, TopicDeclarationError) before anything is opened.
+ */
 export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
+  const { schema, topics } = buildGatewayGraphQL({ schemaPaths: config.SCHEMA_PATHS, env: config.topicEnvironment });
   const database = openDatabase(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, coalesceWrites: config.DATABASE_COALESCE_WRITES });
   // The relay is built below; the signal reaches it in-process whenever it holds the lease.
   const outboxSignal = createOutboxSignal(database.sql, {
@@ -104,7 +108,6 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       },
     },
   );
-  const schema = buildGatewaySchema();
   // Read at each scrape; the parts they read are built below.
   const metrics = createGatewayMetrics(
     {
@@ -114,18 +117,19 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       groupLabel: groupLabeler(config.METRICS_GROUP_LABELS, groupLabelKey(config.AUTH_JWT_SECRET)),
     },
     {
-      activeSubscriptions: () => orderSource.activeCount,
+      activeSubscriptions: () => topicSource.activeCount,
       outboxPending: () => relay.pending,
       relayActive: () => relay.isActive,
       websocketConnections: () => websockets.connectionCount(),
-      groupLag: () => orderSource.groupLag(),
+      groupLag: () => topicSource.groupLag(),
       reachability: () => reachability.state,
     },
   );
   const cursorSecret = createHmac('sha256', config.AUTH_JWT_SECRET).update('subscription-cursor').digest('base64url');
-  const orderSource = createKafkaOrderSource({
+  const topicSource = createKafkaTopicSource({
     kafka,
-    topic: config.ORDERS_TOPIC,
+    topics,
+    rejected: recordRejections({ logger: logger.child({ component: 'subscriptions' }), count: metrics.recordRejected }),
     groupPrefix: config.KAFKA_GROUP_PREFIX,
     cursorSecret,
     logger: logger.child({ component: 'subscriptions' }),
@@ -159,8 +163,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     : composeRelay(relaySettings, relayLogger, { observer: metrics.relay });
   const services: GatewayServices = {
     ledger: createLedgerService(createPostgresLedger(database, config.ORDERS_TOPIC, outboxSignal)),
-    orders: orderSource,
-    toSubscribeRequest,
+    topics: topicSource,
   };
   // One rules object for the process: the verified-token cache is keyed by it.
   const tokenRules = tokenRulesOf(config);
@@ -253,7 +256,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       logger.info('database migrations are applied');
       topicReady = ensureTopicUntilDone();
       await relay.start();
-      orderSource.start();
+      topicSource.start();
       const address = await http.listen(config.PORT, config.HOST);
       logger.info({ host: address.address, port: address.port }, 'gateway is listening');
       return address;
@@ -269,13 +272,13 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
         }
         drain.enter('closing');
         // Each subscription's stream ends: graphql-ws sends `complete`, and what was delivered is committed.
-        orderSource.finishAll();
+        topicSource.finishAll();
         const completed = await waitUntil(() => websockets.openOperations() === 0, Math.max(100, Math.floor(closingBudgetMs / 5)));
         if (!completed)
           logger.warn({ open: websockets.openOperations() }, 'some subscriptions did not complete in time; closing their sockets');
         // Closes every socket with 1001 (going away).
         await websockets.close();
-        await orderSource.close();
+        await topicSource.close();
         await http.stop();
         await relay.stop();
         reachability.stop();

@@ -103,6 +103,19 @@ const environmentSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, { error: 'must be a valid Kafka topic name' })
     .default('orders.settled'),
+  /**
+   * Extra SDL files or folders (every `*.graphql` in them), comma-separated, loaded after schema.graphql: usually
+   * `extend type Subscription` with `@topic` fields (docs/declared-topics.md). @default none
+   */
+  SCHEMA_PATHS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .default([]),
   /** Partitions of the orders topic when the gateway creates it; an existing topic is left as it is. @default 6 */
   ORDERS_TOPIC_PARTITIONS: integer(1, 1000).default(6),
   /** Prefix of every consumer group the gateway creates. @default gql */
@@ -223,6 +236,8 @@ export type Config = Omit<Environment, 'AUTH_JWT_SECRET'> & {
   AUTH_JWT_SECRET: string;
   /** True when the secret was generated at start-up (development only). */
   authSecretGenerated: boolean;
+  /** What `${VAR}` in a `@topic` name reads: the environment given, with ORDERS_TOPIC as configured (its default included). */
+  topicEnvironment: Readonly<Record<string, string | undefined>>;
 };
 
 const SECRET_VARIABLES = new Set(['AUTH_JWT_SECRET', 'KAFKA_SASL_PASSWORD', 'METRICS_TOKEN']);
@@ -304,11 +319,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problem = combinationProblem(parsed.data);
   if (problem) throw new ConfigError(...problem);
   const { AUTH_JWT_SECRET, ...rest } = parsed.data;
-  if (AUTH_JWT_SECRET !== undefined) return { ...rest, AUTH_JWT_SECRET, authSecretGenerated: false };
+  const topicEnvironment = { ...env, ORDERS_TOPIC: rest.ORDERS_TOPIC };
+  if (AUTH_JWT_SECRET !== undefined) return { ...rest, AUTH_JWT_SECRET, authSecretGenerated: false, topicEnvironment };
   if (rest.NODE_ENV !== 'development') {
     throw new ConfigError('AUTH_JWT_SECRET', 'is required unless NODE_ENV=development (at least 32 characters)');
   }
-  return { ...rest, AUTH_JWT_SECRET: randomBytes(32).toString('base64url'), authSecretGenerated: true };
+  return { ...rest, AUTH_JWT_SECRET: randomBytes(32).toString('base64url'), authSecretGenerated: true, topicEnvironment };
 }
 
 export type TokenSettings = Pick<Environment, 'AUTH_JWT_AUDIENCE' | 'AUTH_JWT_ISSUER' | 'AUTH_MAX_TOKEN_LIFETIME'>;

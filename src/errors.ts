@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'TOO_MANY_SUBSCRIPTIONS',
   /** Added to the contract: an ephemeral subscription fell further behind than the gateway keeps, and was ended. */
   'SUBSCRIBER_TOO_SLOW',
+  /** Added to the contract: the Kafka topic behind a declared subscription field was deleted, and the subscription ended. */
+  'TOPIC_DELETED',
   /** Added to the contract: the database could not be reached; nothing was changed, or a retry with the same key replays it. */
   'SERVICE_UNAVAILABLE',
   /** Added to the contract: this gateway instance is shutting down (HTTP 503); the same request may be retried. */

@@ -4,6 +4,15 @@ import { ConfigError, loadConfig } from './config.js';
 import { developmentTokenPlan } from './development-token.js';
 import { SCOPES } from './domain/caller.js';
 import { createLogger } from './logger.js';
+import { TopicDeclarationError } from './subscriptions/topic-directive.js';
+
+/** Configuration the operator must fix: one line, exit status 2. */
+function stopOnBadConfiguration(error: unknown): void {
+  if (error instanceof ConfigError || error instanceof TopicDeclarationError) {
+    process.stderr.write(`graphql-kafka-gateway: ${error.message}\n`);
+    process.exit(2);
+  }
+}
 
 /** Loads configuration, builds the app, starts it, and stops it on SIGTERM/SIGINT: the only process.exit. */
 async function main(): Promise<void> {
@@ -11,10 +20,7 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`graphql-kafka-gateway: ${error.message}\n`);
-      process.exit(2);
-    }
+    stopOnBadConfiguration(error);
     throw error;
   }
   const logger = createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
@@ -29,7 +35,14 @@ async function main(): Promise<void> {
         ...(config.AUTH_JWT_ISSUER !== undefined && { issuer: config.AUTH_JWT_ISSUER }),
       })
     : undefined;
-  const app = await buildApp(config, logger, devToken ? { explorerToken: devToken } : {});
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    // The schema and its declarations are read here: a broken one stops start-up like a bad variable.
+    app = await buildApp(config, logger, devToken ? { explorerToken: devToken } : {});
+  } catch (error) {
+    stopOnBadConfiguration(error);
+    throw error;
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -38,9 +38,21 @@ export function assertCanReadOrder(caller: Caller, accountId: string | undefined
   if (!allowed) throw forbidden('reading this order');
 }
 
-/** `orderSettled`: scope orders:read:all, or a filter on an account the caller holds. */
-export function assertCanSubscribe(caller: Caller, filterAccountId: string | undefined): void {
-  if (hasScope(caller, 'orders:read:all')) return;
-  if (filterAccountId !== undefined && caller.accounts.has(filterAccountId)) return;
-  throw forbidden('subscribing to these orders: filter on an account you hold, or use scope orders:read:all');
+/** What a declared subscription field allows (CONTRACT.md, `@topic`): its readScope, or the owner field pinned to held accounts. */
+export interface StreamAccessRule {
+  readonly field: string;
+  readonly readScope: string;
+  /** The payload field holding an account id; absent: readable with readScope only. */
+  readonly owner?: string;
+}
+
+/**
+ * A declared field: the readScope reads everything; any other caller must filter `owner` on accounts it holds
+ * (`ownerValues`: the values its filter gives that field, undefined when it gives none).
+ */
+export function assertCanSubscribe(caller: Caller, rule: StreamAccessRule, ownerValues: readonly string[] | undefined): void {
+  if (caller.scopes.has(rule.readScope)) return;
+  if (rule.owner === undefined) throw forbidden(`subscribing to ${rule.field} (scope ${rule.readScope})`);
+  if (ownerValues !== undefined && ownerValues.length > 0 && ownerValues.every((value) => caller.accounts.has(value))) return;
+  throw forbidden(`subscribing to ${rule.field}: filter ${rule.owner} on an account you hold, or use scope ${rule.readScope}`);
 }

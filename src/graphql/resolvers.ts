@@ -1,8 +1,6 @@
 import type { Account } from '../domain/account.js';
 import type { DepositInput, OpenAccountInput, PlaceOrderInput } from '../domain/ledger-service.js';
-import type { OrderSettledArgs } from '../domain/subscription-request.js';
 import type { OrderPage } from '../ports/ledger.js';
-import type { SettledOrderDelivery } from '../ports/settled-order-source.js';
 import type { GraphQLContext } from './context.js';
 import { DateTime, MinorAmount } from './scalars.js';
 
@@ -16,7 +14,7 @@ const toConnection = (page: OrderPage) => ({
   pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.orders.at(-1)?.cursor ?? null },
 });
 
-/** Thin: each field hands its arguments and caller to a use case. */
+/** Thin: each field hands its arguments and caller to a use case. The declared Subscription fields are topic-resolvers'. */
 export const resolvers = {
   DateTime,
   MinorAmount,
@@ -30,13 +28,6 @@ export const resolvers = {
     openAccount: (_: unknown, args: { input: OpenAccountInput }, ctx: GraphQLContext) => ctx.ledger.openAccount(ctx.caller, args.input),
     deposit: (_: unknown, args: { input: DepositInput }, ctx: GraphQLContext) => ctx.ledger.deposit(ctx.caller, args.input),
     placeOrder: (_: unknown, args: { input: PlaceOrderInput }, ctx: GraphQLContext) => ctx.ledger.placeOrder(ctx.caller, args.input),
-  },
-  Subscription: {
-    orderSettled: {
-      subscribe: (_: unknown, args: OrderSettledArgs, ctx: GraphQLContext) =>
-        ctx.orders.subscribe({ ...ctx.toSubscribeRequest(ctx.caller, args), logger: ctx.logger }),
-      resolve: (delivery: SettledOrderDelivery) => delivery,
-    },
   },
   Account: {
     orders: async (account: Account, args: PageArgs, ctx: GraphQLContext) =>

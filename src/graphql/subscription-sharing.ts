@@ -17,14 +17,14 @@ function callerKey(contextValue: unknown): string {
 }
 
 /**
- * Which `orderSettled` events are the same for every subscription: the subscription engine decodes a record once,
- * so one record's `order` is one object for all its subscribers, and of a `SettledOrderEvent` only `cursor` differs
+ * Which events of a declared field are the same for every subscription: the subscription engine decodes a record
+ * once, so one record's `payload` is one object for all its subscribers, and of an event only `cursor` differs
  * between them (it holds that subscription's positions).
  */
 export const subscriptionSharing: SharedExecutionOptions = {
-  eventIdentity: (payload) => {
-    const order: unknown = typeof payload === 'object' && payload !== null ? Reflect.get(payload, 'order') : undefined;
-    return typeof order === 'object' && order !== null ? order : undefined;
+  eventIdentity: (event) => {
+    const payload: unknown = typeof event === 'object' && event !== null ? Reflect.get(event, 'payload') : undefined;
+    return typeof payload === 'object' && payload !== null ? payload : undefined;
   },
   perSubscriberFields: new Set(['cursor']),
   callerKey,

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { SubscriptionKind, SubscriptionObserver } from '../adapters/kafka/kafka-order-source.js';
+import type { SubscriptionKind, SubscriptionObserver } from '../adapters/kafka/kafka-topic-source.js';
 import { CLIENT_CODES } from '../graphql/format-error.js';
 import type { RelayThreadObserver } from '../relay/relay-thread.js';
 import type { GroupLagEntry } from '../streaming/group-lag.js';
@@ -17,7 +17,7 @@ import { BoundCounter, BoundHistogram, type CounterSeries, type HistogramSeries 
 
 /** What the gateway's metrics read when scraped. */
 export interface MetricsSources {
-  /** Open orderSettled subscriptions on this process. */
+  /** Open subscriptions of declared fields on this process. */
   activeSubscriptions(): number;
   /** Outbox rows not yet on Kafka, as this process's relay last saw them. */
   outboxPending(): number;
@@ -52,6 +52,8 @@ export interface GatewayMetrics {
   readonly http: HttpObserver;
   readonly websocket: WebSocketObserver;
   readonly subscriptions: SubscriptionObserver;
+  /** Counts a record of a declared topic that did not fit its declaration (gateway_records_rejected_total). */
+  recordRejected(field: string, reason: string): void;
   readonly relay: RelayThreadObserver;
   /** Told of each background check of a dependency (reachability.ts). */
   readonly dependencies: DependencyObserver;
@@ -127,7 +129,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
     });
 
   // The four gauges from before, names and meaning unchanged.
-  gauge('gateway_subscriptions_active', 'Open orderSettled subscriptions', sources.activeSubscriptions);
+  gauge('gateway_subscriptions_active', 'Open subscriptions of declared (@topic) fields', sources.activeSubscriptions);
   gauge('gateway_outbox_pending', 'Outbox records not yet published, as last seen by the relay', sources.outboxPending);
   gauge('gateway_relay_active', '1 while this process is the active outbox relay', () => (sources.relayActive() ? 1 : 0));
   gauge('gateway_websocket_connections', 'Open graphql-ws sockets', sources.websocketConnections);
@@ -177,7 +179,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
   const websocket: WebSocketObserver = { operation: http.operation, unresponsiveClosed: () => unresponsive.inc() };
 
   const delivered = bound(
-    new BoundCounter('gateway_events_delivered_total', 'Settled-order events handed to subscribers, by subscription kind'),
+    new BoundCounter('gateway_events_delivered_total', 'Events of declared topics handed to subscribers, by subscription kind'),
   );
   const deliveredTo: Record<SubscriptionKind, CounterSeries> = {
     durable: delivered.series({ kind: 'durable' }),
@@ -186,7 +188,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
   const open: Record<SubscriptionKind, number> = { durable: 0, ephemeral: 0 };
   new Gauge({
     name: 'gateway_subscriptions_open',
-    help: 'Open orderSettled subscriptions by kind (durable: with a subscriberId; ephemeral: without)',
+    help: 'Open subscriptions of declared fields by kind (durable: with a subscriberId; ephemeral: without)',
     labelNames: ['kind'],
     registers,
     collect() {
@@ -202,6 +204,24 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
     },
     delivered: (kind) => deliveredTo[kind].inc(),
     lagged: () => lagged.inc(),
+  };
+
+  // Labels bounded by the declared fields and the rejection reasons.
+  const rejected = bound(
+    new BoundCounter(
+      'gateway_records_rejected_total',
+      'Records of declared topics skipped because they do not fit the declaration, by Subscription field and reason',
+    ),
+  );
+  const rejectedSeries = new Map<string, CounterSeries>();
+  const recordRejected = (field: string, reason: string) => {
+    const key = `${field}\0${reason}`;
+    let series = rejectedSeries.get(key);
+    if (!series) {
+      series = rejected.series({ field, reason });
+      rejectedSeries.set(key, series);
+    }
+    series.inc();
   };
 
   // The outbox and its relay (figures carried over from the relay's thread).
@@ -245,24 +265,26 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
   };
   new Gauge({
     name: 'gateway_consumer_group_lag',
-    help: `Records a durable subscriber group's committed offsets are behind the topic's end; the ${options.maxLagGroups} groups furthest behind are labelled with their id, the rest summed under group="${OTHER_GROUPS}"`,
-    labelNames: ['group'],
+    help: `Records a durable subscriber group's committed offsets on a topic are behind that topic's end; the ${options.maxLagGroups} (group, topic) pairs furthest behind are labelled with the group's id, the rest summed per topic under group="${OTHER_GROUPS}"`,
+    labelNames: ['group', 'topic'],
     registers,
     collect() {
       this.reset();
-      const ranked = [...lagEntries()].sort((a, b) => b.lag - a.lag || (a.groupId < b.groupId ? -1 : 1));
-      let rest: number | undefined;
-      ranked.forEach(({ groupId, lag }, rank) => {
+      const ranked = [...lagEntries()].sort(
+        (a, b) => b.lag - a.lag || (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : a.topic < b.topic ? -1 : 1),
+      );
+      const rest = new Map<string, number>();
+      ranked.forEach(({ groupId, topic, lag }, rank) => {
         const group = rank < options.maxLagGroups ? groupLabel(groupId) : undefined;
-        if (group !== undefined) this.set({ group }, lag);
-        else rest = (rest ?? 0) + lag;
+        if (group !== undefined) this.set({ group, topic }, lag);
+        else rest.set(topic, (rest.get(topic) ?? 0) + lag);
       });
-      if (rest !== undefined) this.set({ group: OTHER_GROUPS }, rest);
+      for (const [topic, lag] of rest) this.set({ group: OTHER_GROUPS, topic }, lag);
     },
   });
   new Gauge({
     name: 'gateway_consumer_group_lag_groups',
-    help: 'Durable subscriber groups whose lag is reported: held by a subscription on this process (connected) or not (disconnected)',
+    help: 'Durable subscriber groups, one per topic they hold offsets on, whose lag is reported: held by a subscription on this process (connected) or not (disconnected)',
     labelNames: ['state'],
     registers,
     collect() {
@@ -274,9 +296,19 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
   });
 
   // Durable groups nobody uses: listed, never deleted (an operator decides; Kafka's offsets retention may drop them).
+  // A group following several topics is used when any of them is: its latest use over all, connected if any is.
   const idleEntries = () => {
     const idleBefore = Date.now() - (options.durableGroupIdleMs ?? 2_592_000_000);
-    return lagEntries().filter((entry) => !entry.connected && entry.lastUsedAt !== undefined && entry.lastUsedAt < idleBefore);
+    const groups = new Map<string, { groupId: string; lastUsedAt: number | undefined; connected: boolean }>();
+    for (const { groupId, connected, lastUsedAt } of lagEntries()) {
+      const known = groups.get(groupId);
+      if (!known) groups.set(groupId, { groupId, lastUsedAt, connected });
+      else {
+        known.connected ||= connected;
+        known.lastUsedAt = Math.max(known.lastUsedAt ?? 0, lastUsedAt ?? 0) || undefined;
+      }
+    }
+    return [...groups.values()].filter((group) => !group.connected && group.lastUsedAt !== undefined && group.lastUsedAt < idleBefore);
   };
   new Gauge({
     name: 'gateway_idle_durable_groups',
@@ -344,6 +376,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
     http,
     websocket,
     subscriptions,
+    recordRejected,
     relay,
     dependencies,
   };

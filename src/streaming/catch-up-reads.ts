@@ -16,8 +16,10 @@ export interface CatchUpReadsOptions<T> {
   readonly log: LogClient;
   readonly topic: string;
   readonly decode: (record: LogRecord) => T | null;
-  /** Reads in flight at once, for the whole topic; one caller holds at most its fair share of them. */
+  /** Reads in flight at once; one caller holds at most its fair share of them. */
   readonly concurrency: number;
+  /** Slots shared with the catch-up reads of other topics (then `concurrency` is theirs). @default slots of its own */
+  readonly slots?: FairSlots<string>;
   /** @default 128 KiB */
   readonly maxBytes?: number;
   /** Answers kept for reuse. @default 64 */
@@ -38,7 +40,7 @@ export class CatchUpReads<T> {
 
   constructor(options: CatchUpReadsOptions<T>) {
     this.#options = options;
-    this.#slots = new FairSlots(options.concurrency);
+    this.#slots = options.slots ?? new FairSlots(options.concurrency);
   }
 
   /** `caller` is whose subscription asks: the read waits for a slot within that caller's share. */

@@ -5,7 +5,7 @@ import type { CommittedOffset, LogClient } from './log-client.js';
 
 /** Reads a sweep needs beyond the log client, on a connection of their own (subscriptions' start lookups never wait for a sweep). */
 export interface GroupInspector {
-  /** The group's committed offsets on the topic, with their metadata (none for a group that does not exist). */
+  /** The group's committed offsets on every topic, with their metadata (none for a group that does not exist). */
   committed(groupId: string): Promise<readonly CommittedOffset[]>;
   /** Kafka's state of each group (`Empty`, `Dead`, `Stable`, ...). */
   states(groupIds: readonly string[]): Promise<ReadonlyMap<string, string>>;
@@ -15,6 +15,7 @@ export interface GroupInspector {
 export interface EphemeralGroupSweepOptions {
   readonly log: Pick<LogClient, 'listGroups' | 'commit' | 'deleteGroups'>;
   readonly inspector: GroupInspector;
+  /** The topic the presence group commits on (its offset means nothing; any topic that exists will do). */
   readonly topic: string;
   readonly logger: Logger;
   /** This process, as its commits name it. */

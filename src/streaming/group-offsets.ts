@@ -16,7 +16,6 @@ export interface GroupMember {
 
 export interface GroupOffsetsOptions {
   readonly log: LogClient;
-  readonly topic: string;
   readonly logger: Logger;
   /** This process, in the metadata of its commits. */
   readonly instanceId: string;
@@ -28,13 +27,14 @@ export interface GroupOffsetsOptions {
   readonly ephemeralCommitIntervalMs?: number;
   /** Commit requests in flight at once. @default 32 */
   readonly concurrency?: number;
-  /** The last member of a durable group left and its offsets were committed: what the group now holds (for its lag). */
-  readonly onReleased?: (groupId: string, offsets: ReadonlyMap<number, bigint>) => void;
+  /** The last member of a durable group on a topic left and its offsets were committed: what the group now holds there (for its lag). */
+  readonly onReleased?: (groupId: string, topic: string, offsets: ReadonlyMap<number, bigint>) => void;
 }
 
-/** A group this process holds, as `held()` shows it. */
+/** A group this process holds on one topic, as `held()` shows it (a durable group following several topics is one per topic). */
 export interface HeldGroup {
   readonly id: string;
+  readonly topic: string;
   readonly kind: GroupKind;
   /** Its last commit (or an adopted reset); undefined before the first one. */
   readonly committed: ReadonlyMap<number, bigint> | undefined;
@@ -42,6 +42,7 @@ export interface HeldGroup {
 
 interface GroupState {
   readonly id: string;
+  readonly topic: string;
   readonly kind: GroupKind;
   readonly members: Set<GroupMember>;
   /** What the group holds as far as this process knows: its last commit, or an adopted reset. */
@@ -52,6 +53,8 @@ interface GroupState {
   /** Settles once the group's start is in Kafka (durable), or its first commit was tried (ephemeral). */
   started: Promise<void>;
 }
+
+const groupKey = (groupId: string, topic: string) => `${groupId}\n${topic}`;
 
 // Loops, not spreads: the commit loop runs these for every held group every interval, thousands of them.
 function sameOffsets(a: ReadonlyMap<number, bigint> | undefined, b: ReadonlyMap<number, bigint>): boolean {
@@ -95,6 +98,7 @@ function externalChange(
  */
 export class GroupOffsets {
   readonly #options: GroupOffsetsOptions;
+  /** By groupKey(id, topic): a group's offsets on each topic are committed, adopted and released on their own. */
   readonly #groups = new Map<string, GroupState>();
   readonly #waiting: (() => void)[] = [];
   /** Final commits and deletions of groups already let go, which close() must still wait for. */
@@ -121,13 +125,15 @@ export class GroupOffsets {
    */
   async join(
     groupId: string,
+    topic: string,
     kind: GroupKind,
     member: GroupMember,
     start: ReadonlyMap<number, bigint>,
     held = false,
     signal?: AbortSignal,
   ): Promise<void> {
-    let group = this.#groups.get(groupId);
+    const key = groupKey(groupId, topic);
+    let group = this.#groups.get(key);
     if (group) {
       group.members.add(member);
       await group.started;
@@ -135,6 +141,7 @@ export class GroupOffsets {
     }
     group = {
       id: groupId,
+      topic,
       kind,
       members: new Set([member]),
       committed: held ? new Map(start) : undefined,
@@ -142,7 +149,7 @@ export class GroupOffsets {
       busy: Promise.resolve(),
       started: Promise.resolve(),
     };
-    this.#groups.set(groupId, group);
+    this.#groups.set(key, group);
     if (held) return;
     const joining = group;
     group.started = kind === 'durable' ? this.#writeStart(joining, start, signal) : this.#queue(joining, () => this.#write(joining, start));
@@ -150,18 +157,19 @@ export class GroupOffsets {
   }
 
   /** Removes a member; the last one out commits where it stands (durable) or deletes the group (ephemeral). */
-  async leave(groupId: string, member: GroupMember): Promise<void> {
-    const group = this.#groups.get(groupId);
+  async leave(groupId: string, topic: string, member: GroupMember): Promise<void> {
+    const key = groupKey(groupId, topic);
+    const group = this.#groups.get(key);
     if (!group?.members.has(member)) return;
     const final = group.members.size === 1 ? member.committable() : undefined;
     group.members.delete(member);
     if (group.members.size > 0) return;
-    this.#groups.delete(groupId);
+    this.#groups.delete(key);
     const finishing =
       group.kind === 'ephemeral'
         ? this.#queue(group, () => this.#delete(group))
         : this.#queue(group, () => this.#commit(group, final ?? new Map())).then(() => {
-            if (group.committed) this.#options.onReleased?.(group.id, group.committed);
+            if (group.committed) this.#options.onReleased?.(group.id, group.topic, group.committed);
           });
     this.#finishing.add(finishing);
     await finishing.finally(() => this.#finishing.delete(finishing));
@@ -261,12 +269,12 @@ export class GroupOffsets {
   }
 
   async #commit(group: GroupState, target: ReadonlyMap<number, bigint>): Promise<void> {
-    const { log, topic, logger } = this.#options;
+    const { log, logger } = this.#options;
     if (group.kind === 'durable' && group.committed) {
-      const adopted = externalChange(group.committed, await log.committed(group.id, topic));
+      const adopted = externalChange(group.committed, await log.committed(group.id, group.topic));
       if (adopted) {
         logger.warn(
-          { groupId: group.id, offsets: Object.fromEntries([...adopted].map(([p, o]) => [p, String(o)])) },
+          { groupId: group.id, topic: group.topic, offsets: Object.fromEntries([...adopted].map(([p, o]) => [p, String(o)])) },
           "the group's offsets were changed outside the gateway; its subscriptions go on from there",
         );
         for (const member of group.members) member.reposition(adopted);
@@ -283,7 +291,7 @@ export class GroupOffsets {
     // A copy before the await: a member's live positions may move on while the commit is in flight.
     const sent = new Map(offsets);
     // Stamped with the time: the last use of a durable group (metrics), and the owner of an ephemeral one (its sweep).
-    await this.#options.log.commit(group.id, this.#options.topic, sent, commitMetadata(this.#options.instanceId, Date.now()));
+    await this.#options.log.commit(group.id, group.topic, sent, commitMetadata(this.#options.instanceId, Date.now()));
     group.committed = sent;
     group.committedAt = Date.now();
   }

@@ -36,6 +36,8 @@ export interface CommittedOffset {
 }
 
 export interface LogClient {
+  /** Whether the topic exists now; rejects when the log does not answer. */
+  topicExists(topic: string): Promise<boolean>;
   /** The topic's partition ids; rejects while the topic does not exist. */
   partitions(topic: string): Promise<number[]>;
   watermarks(topic: string): Promise<ReadonlyMap<number, Watermarks>>;

@@ -68,20 +68,23 @@ const clamp = (offset: bigint, { low, high }: Watermarks): bigint => (offset < l
  * falls back to its own reset policy. SINCE's offset is taken as given above the
  * watermarks: it was answered after them, so an offset beyond the end they saw is
  * a record appended since, the first at or after the instant; starting at the older
- * end would hand out the records before it.
+ * end would hand out the records before it. With `fresh` (the topic appeared after
+ * the subscription began), "the end as of subscribing" is the topic's beginning.
  */
-export function planStartOffsets(kind: StartRequest['kind'], facts: StartFacts): StartOffsets {
+export function planStartOffsets(kind: StartRequest['kind'], facts: StartFacts, fresh = false): StartOffsets {
   const positions = new Map<number, bigint>();
   const seeks = new Map<number, bigint>();
   for (const [partition, marks] of facts.watermarks) {
     const given = facts.given?.get(partition);
+    // `fresh`: the topic did not exist when the subscription began, so everything in it was appended since.
+    const latest = fresh ? marks.low : marks.high;
     let start: bigint;
-    if (kind === 'LATEST') start = marks.high;
+    if (kind === 'LATEST') start = latest;
     else if (kind === 'EARLIEST') start = marks.low;
     else if (kind === 'AFTER_CURSOR') start = clamp(given ?? marks.low, marks);
     // SINCE's offset may lie beyond the watermarks (it was answered after them): kept, only raised into the log.
-    else if (kind === 'SINCE') start = given === undefined || given < 0n ? marks.high : clamp(given, { low: marks.low, high: given });
-    else start = given === undefined || given < 0n ? marks.high : clamp(given, marks);
+    else if (kind === 'SINCE') start = given === undefined || given < 0n ? latest : clamp(given, { low: marks.low, high: given });
+    else start = given === undefined || given < 0n ? latest : clamp(given, marks);
 
     positions.set(partition, start);
     // COMMITTED moves only partitions without a usable committed offset: a group without offsets starts at LATEST.

@@ -54,6 +54,7 @@ export class StreamSubscription<T> implements GroupMember {
   #nextPartition = 0;
   #epoch = 0;
   #ended = false;
+  #failure: Error | undefined;
   #wake: (() => void) | undefined;
 
   constructor(options: StreamSubscriptionOptions<T>) {
@@ -79,6 +80,12 @@ export class StreamSubscription<T> implements GroupMember {
   end(): void {
     this.#ended = true;
     this.#wake?.();
+  }
+
+  /** Ends the generator at its next step with `error` thrown to its reader (its topic is gone, say). */
+  fail(error: Error): void {
+    this.#failure ??= error;
+    this.end();
   }
 
   /**
@@ -112,6 +119,7 @@ export class StreamSubscription<T> implements GroupMember {
         this.#wake = undefined;
       }
     }
+    if (this.#failure) throw this.#failure;
   }
 
   /** A catch-up read, retried with a growing pause while the log does not answer; undefined once ended. */

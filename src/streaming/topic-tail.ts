@@ -15,6 +15,10 @@ export interface TopicTailOptions<T> {
   readonly maxWaitMs?: number;
   /** @default 1 MiB */
   readonly maxBytesPerPartition?: number;
+  /** Asked while reads keep failing: true when the topic no longer exists (a failed answer counts as false). */
+  readonly isGone?: () => Promise<boolean>;
+  /** The topic was found deleted: the read has stopped, and `gone` is true. */
+  readonly onGone?: () => void;
 }
 
 export function toStreamItem<T>(record: LogRecord, decode: (record: LogRecord) => T | null): StreamItem<T> {
@@ -37,6 +41,7 @@ export class TopicTail<T> {
   #started: Promise<void> | undefined;
   #loop: Promise<void> | undefined;
   #closed = false;
+  #gone = false;
   /** Waiters for any record. */
   #waiting: (() => void)[] = [];
   /** Waiters that only care about records with one key: woken by such a record, or by the next sweep. */
@@ -57,6 +62,11 @@ export class TopicTail<T> {
       throw error;
     });
     return this.#started;
+  }
+
+  /** The topic was deleted under the live read, which has stopped. */
+  get gone(): boolean {
+    return this.#gone;
   }
 
   get partitions(): number[] {
@@ -136,6 +146,16 @@ export class TopicTail<T> {
       } catch (error) {
         if (this.#closed) break;
         failures++;
+        // Not at the first failure: a leader moving or a broker restarting fails a fetch or two as well.
+        if (failures % 3 === 0 && (await this.#isGone())) {
+          logger.warn({ topic }, 'the topic was deleted; its subscriptions end');
+          this.#gone = true;
+          this.#closed = true;
+          // Told first, so its subscriptions are ended before they are woken (a closed tail wakes waiters at once).
+          this.#options.onGone?.();
+          await this.#notify();
+          break;
+        }
         if (error instanceof OffsetOutOfRangeError) await this.#realign();
         const pauseMs = Math.min(100 * 2 ** Math.min(failures, 6), 5_000);
         if (failures === 1 || failures % 20 === 0) {
@@ -144,6 +164,11 @@ export class TopicTail<T> {
         await new Promise((resolve) => setTimeout(resolve, pauseMs));
       }
     }
+  }
+
+  async #isGone(): Promise<boolean> {
+    if (!this.#options.isGone) return false;
+    return this.#options.isGone().catch(() => false);
   }
 
   /** The log moved under the live read (truncated, or the topic recreated): go on from where it now is. */

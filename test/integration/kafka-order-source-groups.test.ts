@@ -14,7 +14,7 @@ describe('the Kafka settled-order source: groups, backpressure and clean-up', ()
     const s = subscribe(source, { caller: recon, start: { kind: 'EARLIEST' }, filter: {} });
     try {
       await waitFor('the subscription to find no topic', () =>
-        env.logLines.some((l) => l.includes('waiting for the topic')) ? true : undefined,
+        env.logLines.some((l) => l.includes('does not exist yet')) ? true : undefined,
       );
       await env.admin.createTopics({ topics: [{ topic: late, numPartitions: 2 }] });
       await s.ready;

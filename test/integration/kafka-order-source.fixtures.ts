@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { test } from 'vitest';
-import { createKafkaOrderSource, type KafkaOrderSourceOptions } from '../../src/adapters/kafka/kafka-order-source.js';
+import {
+  createKafkaTopicSource,
+  type KafkaTopicSource,
+  type KafkaTopicSourceOptions,
+} from '../../src/adapters/kafka/kafka-topic-source.js';
 import type { Caller } from '../../src/domain/caller.js';
 import type { Order } from '../../src/domain/order.js';
 import { CLOUDEVENT_CONTENT_TYPE, toOrderSettledEvent } from '../../src/domain/order-event.js';
-import type { SettledOrderDelivery, SettledOrderSource, SubscribeRequest } from '../../src/ports/settled-order-source.js';
+import { buildGatewayGraphQL } from '../../src/graphql/schema.js';
+import type { SubscribeRequest, TopicEvent } from '../../src/ports/topic-event-source.js';
+import { recordRejections } from '../../src/observability/record-rejections.js';
+import type { DeclaredTopic, RecordRejection } from '../../src/subscriptions/declared-topics.js';
+import { keyFilterValue } from '../../src/subscriptions/filter-matching.js';
 import { createTestTopic, testKafka, uniqueName, waitFor } from '../support/resources.js';
 
 export const PARTITIONS = 3;
@@ -40,6 +48,79 @@ export function orderOf(accountId: string, extra: Partial<Order> = {}): Order {
   };
 }
 
+/** `OrderFilter` of the schema, as a resolver receives it. */
+export interface OrderFilterValue {
+  readonly accountId?: string;
+  readonly currency?: string;
+  readonly product?: string;
+  readonly minAmount?: bigint;
+}
+
+/** What these tests ask of the source: orderSettled's request, its filter given as the schema's OrderFilter. */
+export type OrderSubscribeRequest = Omit<SubscribeRequest, 'accept' | 'key' | 'filter'> & { readonly filter: OrderFilterValue };
+
+/** One settled order as a subscriber receives it (`SettledOrderEvent` of the schema). */
+export interface SettledOrderDelivery extends Omit<TopicEvent, 'payload'> {
+  readonly order: Order;
+}
+
+type OrderStream = Pick<AsyncGenerator<SettledOrderDelivery, void, undefined>, 'next' | 'return' | 'throw' | typeof Symbol.asyncIterator>;
+
+/** The topic source serving the schema's own orderSettled declaration on one test topic, seen as orders. */
+export interface SettledOrderSource extends Omit<KafkaTopicSource, 'subscribe'> {
+  subscribe(request: OrderSubscribeRequest): OrderStream;
+}
+
+/** orderSettled as schema.graphql declares it, on `topic`. */
+export function orderSettledOn(topic: string): DeclaredTopic {
+  const declared = buildGatewayGraphQL({ env: { ORDERS_TOPIC: topic } }).topics.find((t) => t.declaration.field === 'orderSettled');
+  if (!declared) throw new Error('schema.graphql no longer declares orderSettled');
+  return declared;
+}
+
+/** Binds the filter as the generic resolver does, and reads events' payloads as orders. */
+export function settledOrderSource(options: Omit<KafkaTopicSourceOptions, 'topics'> & { readonly topic: string }): SettledOrderSource {
+  const declared = orderSettledOn(options.topic);
+  const source = createKafkaTopicSource({ ...options, topics: [declared] });
+  const toDelivery = (event: TopicEvent): SettledOrderDelivery => ({
+    eventId: event.eventId,
+    order: event.payload as unknown as Order,
+    partition: event.partition,
+    offset: event.offset,
+    publishedAt: event.publishedAt,
+    // Read through, not copied: a cursor is signed when read.
+    get cursor() {
+      return event.cursor;
+    },
+  });
+  const mapped = async (step: Promise<IteratorResult<TopicEvent, void>>): Promise<IteratorResult<SettledOrderDelivery, void>> => {
+    const result = await step;
+    return result.done ? result : { done: false, value: toDelivery(result.value) };
+  };
+  const asOrders = (inner: AsyncGenerator<TopicEvent, void, undefined>): OrderStream => {
+    const stream: OrderStream = {
+      next: () => mapped(inner.next()),
+      return: (value) => mapped(inner.return(value)),
+      throw: (error) => mapped(inner.throw(error)),
+      [Symbol.asyncIterator]: () => stream,
+    };
+    return stream;
+  };
+  return Object.assign(Object.create(source) as KafkaTopicSource, {
+    subscribe(request: OrderSubscribeRequest): OrderStream {
+      const keys = keyFilterValue(request.filter as Record<string, unknown>, 'accountId');
+      return asOrders(
+        source.subscribe('orderSettled', {
+          ...request,
+          accept: declared.filter ? declared.filter(request.filter as Record<string, unknown>) : () => true,
+          ...(keys?.length === 1 && { key: keys[0] }),
+          filter: request.filter as Record<string, unknown>,
+        }),
+      );
+    },
+  });
+}
+
 /** A subscription read the way graphql-ws reads one: it asks for the next value once the last one is handled. */
 export interface Subscriber {
   readonly events: SettledOrderDelivery[];
@@ -52,7 +133,7 @@ export interface Subscriber {
   stop(): Promise<void>;
 }
 
-export function subscribe(source: SettledOrderSource, request: Omit<SubscribeRequest, 'onReady'>): Subscriber {
+export function subscribe(source: SettledOrderSource, request: Omit<OrderSubscribeRequest, 'onReady'>): Subscriber {
   const subscribedAt = Date.now();
   let markReady: (at: number) => void = () => {};
   const readyCalled = new Promise<number>((resolve) => {
@@ -94,6 +175,8 @@ export async function kafkaEnv() {
   const logLines: string[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
   const sources: SettledOrderSource[] = [];
+  const rejections: RecordRejection[] = [];
+  const reportRejection = recordRejections({ logger, count: () => {} });
 
   const groups = async () => (await admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(`${groupPrefix}.`));
 
@@ -110,10 +193,23 @@ export async function kafkaEnv() {
     admin,
     groupPrefix,
     logLines,
+    /** Every record the sources skipped as not fitting orderSettled, in the order they were read. */
+    rejections,
     groups,
     send,
-    source(options: Partial<KafkaOrderSourceOptions> = {}): SettledOrderSource {
-      const source = createKafkaOrderSource({ kafka, topic, groupPrefix, cursorSecret: CURSOR_SECRET, logger, ...options });
+    source(options: Partial<Omit<KafkaTopicSourceOptions, 'topics'> & { topic: string }> = {}): SettledOrderSource {
+      const source = settledOrderSource({
+        kafka,
+        topic,
+        groupPrefix,
+        cursorSecret: CURSOR_SECRET,
+        logger,
+        rejected: (rejection) => {
+          rejections.push(rejection);
+          reportRejection(rejection);
+        },
+        ...options,
+      });
       sources.push(source);
       return source;
     },
@@ -190,12 +286,12 @@ export const it = test.extend<{ env: KafkaEnv }>({
 export async function sourceOnBrokers(
   brokers: string[],
   cleanups: { push(...steps: (() => unknown)[]): void },
-  options: Partial<KafkaOrderSourceOptions> & { groupPrefix: string },
+  options: Partial<Omit<KafkaTopicSourceOptions, 'topics'>> & { groupPrefix: string },
 ) {
   const { topic, remove } = await createTestTopic(2, brokers);
   cleanups.push(remove);
   const kafka = testKafka(brokers);
-  const source = createKafkaOrderSource({ kafka, topic, cursorSecret: CURSOR_SECRET, logger: pino({ level: 'silent' }), ...options });
+  const source = settledOrderSource({ kafka, topic, cursorSecret: CURSOR_SECRET, logger: pino({ level: 'silent' }), ...options });
   cleanups.push(() => source.close());
   return { topic, kafka, source };
 }

@@ -111,7 +111,7 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     expect(received).toEqual([]);
   });
 
-  it('should log and skip a record that is not an order.settled event, and keep delivering', async ({ env }) => {
+  it('should skip and report a record that does not fit orderSettled, logging once per reason, and keep delivering', async ({ env }) => {
     const s = subscribe(env.source(), { caller: recon, start: { kind: 'LATEST' }, filter: {} });
     await s.ready;
     await env.send([
@@ -122,11 +122,16 @@ describe('the Kafka settled-order source: delivery and start positions', () => {
     const ids = await env.publish([orderOf('acct-1'), orderOf('acct-2')], { partition: 1 });
     const [received] = await drained(env, [s]);
     expect(received).toEqual(ids);
-    const warnings = env.logLines.map((line) => JSON.parse(line)).filter((l) => /not a valid order.settled/.test(l.msg));
-    expect(warnings.map((w) => [w.partition, w.offset])).toEqual([
-      [1, '0'],
-      [1, '1'],
-      [1, '2'],
+    expect(env.rejections.map((r) => [r.field, r.reason, r.partition, String(r.offset)])).toEqual([
+      ['orderSettled', 'not_json', 1, '0'],
+      ['orderSettled', 'not_json', 1, '1'],
+      ['orderSettled', 'payload_shape', 1, '2'],
+    ]);
+    // Within the minute, one line per reason: the second not_json record is only counted.
+    const warnings = env.logLines.map((line) => JSON.parse(line)).filter((l) => /do not fit its declaration/.test(l.msg));
+    expect(warnings.map((w) => [w.field, w.reason, w.partition, w.offset, w.path])).toEqual([
+      ['orderSettled', 'not_json', 1, '0', undefined],
+      ['orderSettled', 'payload_shape', 1, '2', 'data.id'],
     ]);
   });
 });

@@ -1,10 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect } from 'vitest';
 import { createKafkaWire } from '../../src/adapters/kafka/kafka-wire.js';
-import type { SettledOrderDelivery } from '../../src/ports/settled-order-source.js';
 import type { LogClient } from '../../src/streaming/log-client.js';
 import { testKafka, waitFor } from '../support/resources.js';
-import { drained, it, ordersFor, recon, type Subscriber, sorted, subscribe } from './kafka-order-source.fixtures.js';
+import {
+  drained,
+  it,
+  ordersFor,
+  recon,
+  type SettledOrderDelivery,
+  type Subscriber,
+  sorted,
+  subscribe,
+} from './kafka-order-source.fixtures.js';
 
 const ROUNDS = 24;
 const SUBSCRIBERS_PER_SOURCE = 3;

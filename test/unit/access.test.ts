@@ -17,6 +17,9 @@ const caller = (scopes: string[], accounts: string[] = []): Caller => ({
   expiresAt: new Date(Date.now() + 60_000),
 });
 
+const orders = { field: 'orderSettled', readScope: 'orders:read:all', owner: 'accountId' };
+const ownerless = { field: 'auditEvents', readScope: 'audit:read' };
+
 const codeOf = (check: () => void): string | undefined => {
   try {
     check();
@@ -57,10 +60,15 @@ describe('the access rules of CONTRACT.md', () => {
       () => assertCanReadOrder(caller(['orders:read:all']), undefined),
       undefined,
     ],
-    ['subscribing to everything with orders:read:all', () => assertCanSubscribe(caller(['orders:read:all']), undefined), undefined],
-    ['subscribing filtered on a held account', () => assertCanSubscribe(caller([], ['a']), 'a'), undefined],
-    ['subscribing without a filter', () => assertCanSubscribe(caller([], ['a']), undefined), 'FORBIDDEN'],
-    ['subscribing filtered on another account', () => assertCanSubscribe(caller([], ['a']), 'b'), 'FORBIDDEN'],
+    ['subscribing to everything with the readScope', () => assertCanSubscribe(caller(['orders:read:all']), orders, undefined), undefined],
+    ['subscribing filtered on a held account', () => assertCanSubscribe(caller([], ['a']), orders, ['a']), undefined],
+    ['subscribing filtered on held accounts only', () => assertCanSubscribe(caller([], ['a', 'b']), orders, ['a', 'b']), undefined],
+    ['subscribing without a filter', () => assertCanSubscribe(caller([], ['a']), orders, undefined), 'FORBIDDEN'],
+    ['subscribing filtered on another account', () => assertCanSubscribe(caller([], ['a']), orders, ['b']), 'FORBIDDEN'],
+    ['subscribing filtered on a held and another account', () => assertCanSubscribe(caller([], ['a']), orders, ['a', 'b']), 'FORBIDDEN'],
+    ['subscribing with another scope only', () => assertCanSubscribe(caller(['orders:write'], ['a']), orders, undefined), 'FORBIDDEN'],
+    ['an ownerless field with the readScope', () => assertCanSubscribe(caller(['audit:read']), ownerless, undefined), undefined],
+    ['an ownerless field with accounts but not the readScope', () => assertCanSubscribe(caller([], ['a']), ownerless, ['a']), 'FORBIDDEN'],
   ])('%s', (_what, check, code) => {
     expect(codeOf(check)).toBe(code);
   });

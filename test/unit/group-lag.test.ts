@@ -11,6 +11,7 @@ function fakeLog(ends: Map<number, bigint>, committed: Map<string, Map<number, b
   const calls = { committed: 0, watermarks: 0 };
   const unused = () => Promise.reject(new Error('not used by GroupLag'));
   const log: LogClient = {
+    topicExists: unused,
     partitions: unused,
     offsetsAt: unused,
     tail: unused,
@@ -34,17 +35,17 @@ function fakeLog(ends: Map<number, bigint>, committed: Map<string, Map<number, b
   return { log, calls };
 }
 
-function groupLag(log: LogClient, view: GroupLagView, maxUnheld?: number) {
+/** The engine's view of one topic, `orders`, unless a test names its topics. */
+function groupLag(log: LogClient, view: Omit<GroupLagView, 'topics'> & Partial<Pick<GroupLagView, 'topics'>>, maxUnheld?: number) {
   return new GroupLag(
     {
       log,
-      topic: 'orders',
       logger: pino({ level: 'silent' }),
       isTracked: (groupId) => groupId.startsWith('gql.') && !groupId.startsWith('gql.ephemeral.'),
       refreshMs: 60_000,
       ...(maxUnheld !== undefined && { maxUnheld }),
     },
-    view,
+    { topics: () => ['orders'], ...view },
   );
 }
 
@@ -61,14 +62,14 @@ describe('GroupLag', () => {
     const ends = offsets(10, 20);
     const { log, calls } = fakeLog(ends, new Map());
     const held: HeldGroup[] = [
-      { id: 'gql.recon.main', kind: 'durable', committed: offsets(4, 20) },
-      { id: 'gql.ephemeral.1', kind: 'ephemeral', committed: offsets(0, 0) },
-      { id: 'other.recon.main', kind: 'durable', committed: offsets(0, 0) },
+      { id: 'gql.recon.main', topic: 'orders', kind: 'durable', committed: offsets(4, 20) },
+      { id: 'gql.ephemeral.1', topic: 'orders', kind: 'ephemeral', committed: offsets(0, 0) },
+      { id: 'other.recon.main', topic: 'orders', kind: 'durable', committed: offsets(0, 0) },
     ];
     const lag = groupLag(log, { held: () => held, ends: () => ends });
-    expect(lag.snapshot()).toEqual([{ groupId: 'gql.recon.main', lag: 6, connected: true }]);
+    expect(lag.snapshot()).toEqual([{ groupId: 'gql.recon.main', topic: 'orders', lag: 6, connected: true }]);
     ends.set(0, 15n);
-    expect(lag.snapshot()).toEqual([{ groupId: 'gql.recon.main', lag: 11, connected: true }]);
+    expect(lag.snapshot()).toEqual([{ groupId: 'gql.recon.main', topic: 'orders', lag: 11, connected: true }]);
     expect(calls).toEqual({ committed: 0, watermarks: 0 });
   });
 
@@ -77,8 +78,8 @@ describe('GroupLag', () => {
     const committed = new Map([['gql.recon.main', offsets(8, 10)]]);
     const { log } = fakeLog(ends, committed);
     const lag = groupLag(log, { held: () => [], ends: () => ends });
-    lag.released('gql.recon.main', offsets(8, 10));
-    expect(lag.snapshot()).toEqual([{ groupId: 'gql.recon.main', lag: 2, connected: false }]);
+    lag.released('gql.recon.main', 'orders', offsets(8, 10));
+    expect(lag.snapshot()).toEqual([{ groupId: 'gql.recon.main', topic: 'orders', lag: 2, connected: false }]);
     // Orders arrive while nobody reads: the lag is the one at the last refresh.
     ends.set(1, 15n);
     expect(lag.snapshot()[0]?.lag).toBe(2);
@@ -104,15 +105,15 @@ describe('GroupLag', () => {
     await lag.refresh();
     expect(calls.watermarks).toBe(1);
     expect(byId(lag.snapshot())).toEqual([
-      { groupId: 'gql.audit.main', lag: 20, connected: false },
-      { groupId: 'gql.recon.main', lag: 6, connected: false },
+      { groupId: 'gql.audit.main', topic: 'orders', lag: 20, connected: false },
+      { groupId: 'gql.recon.main', topic: 'orders', lag: 6, connected: false },
     ]);
     // A subscriber reconnected here (the live read started with it): the group is measured as held, and no longer fetched.
     tail = ends;
-    held.push({ id: 'gql.audit.main', kind: 'durable', committed: offsets(10, 10) });
+    held.push({ id: 'gql.audit.main', topic: 'orders', kind: 'durable', committed: offsets(10, 10) });
     expect(byId(lag.snapshot())).toEqual([
-      { groupId: 'gql.audit.main', lag: 0, connected: true },
-      { groupId: 'gql.recon.main', lag: 6, connected: false },
+      { groupId: 'gql.audit.main', topic: 'orders', lag: 0, connected: true },
+      { groupId: 'gql.recon.main', topic: 'orders', lag: 6, connected: false },
     ]);
     calls.committed = 0;
     await lag.refresh();
@@ -128,7 +129,7 @@ describe('GroupLag', () => {
     ]);
     const { log, calls } = fakeLog(ends, committed);
     const lag = groupLag(log, { held: () => [], ends: () => ends }, 2);
-    lag.released('gql.c.main', offsets(3));
+    lag.released('gql.c.main', 'orders', offsets(3));
     await lag.refresh();
     expect(calls.committed).toBe(2);
     expect(byId(lag.snapshot()).map((entry) => entry.groupId)).toEqual(['gql.a.main', 'gql.c.main']);
@@ -152,12 +153,36 @@ describe('GroupLag', () => {
         ends: () => ends,
       },
     );
-    lag.released('gql.a.main', offsets(4));
+    lag.released('gql.a.main', 'orders', offsets(4));
     ends.set(0, 12n);
     await lag.refresh();
     expect(byId(lag.snapshot())).toEqual([
-      { groupId: 'gql.a.main', lag: 6, connected: false },
-      { groupId: 'gql.b.main', lag: 6, connected: false },
+      { groupId: 'gql.a.main', topic: 'orders', lag: 6, connected: false },
+      { groupId: 'gql.b.main', topic: 'orders', lag: 6, connected: false },
+    ]);
+  });
+
+  it('should report a group following two topics once per topic, held on one and fetched on the other', async () => {
+    const ends = { orders: offsets(10, 10), topups: offsets(7) };
+    const committed: Record<string, Map<number, bigint>> = { orders: offsets(10, 10), topups: offsets(3) };
+    const { log } = fakeLog(offsets(0), new Map([['gql.notify.main', offsets(0)]]));
+    const lag = groupLag(
+      {
+        ...log,
+        watermarks: async (topic) => new Map([...(ends[topic as keyof typeof ends] ?? [])].map(([p, high]) => [p, { low: 0n, high }])),
+        committed: async (_groupId, topic) => new Map([...(committed[topic] ?? [])].map(([p, offset]) => [p, { offset, metadata: null }])),
+      },
+      {
+        held: () => [{ id: 'gql.notify.main', topic: 'orders', kind: 'durable', committed: offsets(8, 10) }],
+        ends: (topic) => (topic === 'orders' ? ends.orders : undefined),
+        topics: () => ['orders', 'topups'],
+      },
+    );
+    await lag.refresh();
+    const byTopic = [...lag.snapshot()].sort((a, b) => a.topic.localeCompare(b.topic));
+    expect(byTopic).toEqual([
+      { groupId: 'gql.notify.main', topic: 'orders', lag: 2, connected: true },
+      { groupId: 'gql.notify.main', topic: 'topups', lag: 4, connected: false },
     ]);
   });
 });

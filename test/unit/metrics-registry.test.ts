@@ -50,10 +50,10 @@ describe('gateway metrics', () => {
 
   it('should label the groups furthest behind, up to the bound, and sum the rest under group="other"', async () => {
     const lag: GroupLagEntry[] = [
-      { groupId: 'gql.a.x', lag: 5, connected: true },
-      { groupId: 'gql.b.x', lag: 1, connected: false },
-      { groupId: 'gql.c.x', lag: 9, connected: false },
-      { groupId: 'gql.d.x', lag: 3, connected: true },
+      { groupId: 'gql.a.x', topic: 'orders', lag: 5, connected: true },
+      { groupId: 'gql.b.x', topic: 'orders', lag: 1, connected: false },
+      { groupId: 'gql.c.x', topic: 'orders', lag: 9, connected: false },
+      { groupId: 'gql.d.x', topic: 'orders', lag: 3, connected: true },
     ];
     const samples = await samplesOf(metricsWith({ groupLag: () => lag }, 2));
     expect(named(samples, 'gateway_consumer_group_lag').map((s) => [s.labels.group, s.value])).toEqual([
@@ -66,6 +66,32 @@ describe('gateway metrics', () => {
     // Within the bound, no "other" series.
     const within = await samplesOf(metricsWith({ groupLag: () => lag }, 4));
     expect(named(within, 'gateway_consumer_group_lag').map((s) => s.labels.group)).not.toContain('other');
+  });
+
+  it('should label lag by group and topic, a group following two topics once on each, the rest summed per topic', async () => {
+    const lag: GroupLagEntry[] = [
+      { groupId: 'gql.n.x', topic: 'orders', lag: 5, connected: true },
+      { groupId: 'gql.n.x', topic: 'topups', lag: 2, connected: true },
+      { groupId: 'gql.a.x', topic: 'orders', lag: 1, connected: false },
+      { groupId: 'gql.b.x', topic: 'topups', lag: 1, connected: false },
+    ];
+    const samples = await samplesOf(metricsWith({ groupLag: () => lag }, 2));
+    expect(named(samples, 'gateway_consumer_group_lag').map((s) => [s.labels.group, s.labels.topic, s.value])).toEqual([
+      ['gql.n.x', 'orders', 5],
+      ['gql.n.x', 'topups', 2],
+      ['other', 'orders', 1],
+      ['other', 'topups', 1],
+    ]);
+  });
+
+  it('should count rejected records by field and reason', async () => {
+    const metrics = metricsWith({});
+    metrics.recordRejected('topupCompleted', 'not_json');
+    metrics.recordRejected('topupCompleted', 'not_json');
+    metrics.recordRejected('topupCompleted', 'payload_shape');
+    const samples = await samplesOf(metrics);
+    expect(sampleValue(samples, 'gateway_records_rejected_total', { field: 'topupCompleted', reason: 'not_json' })).toBe(2);
+    expect(sampleValue(samples, 'gateway_records_rejected_total', { field: 'topupCompleted', reason: 'payload_shape' })).toBe(1);
   });
 
   it('should report the subscription kinds, deliveries, disconnects, relay figures and dependencies it is told of', async () => {
@@ -121,9 +147,9 @@ describe('gateway metrics', () => {
 
   describe('group labels (METRICS_GROUP_LABELS)', () => {
     const lag: GroupLagEntry[] = [
-      { groupId: 'gql.alice.ledger', lag: 7, connected: true },
-      { groupId: 'gql.bob.ledger', lag: 3, connected: false },
-      { groupId: 'gql.carol.audit', lag: 1, connected: false },
+      { groupId: 'gql.alice.ledger', topic: 'orders', lag: 7, connected: true },
+      { groupId: 'gql.bob.ledger', topic: 'orders', lag: 3, connected: false },
+      { groupId: 'gql.carol.audit', topic: 'orders', lag: 1, connected: false },
     ];
     const labelled = async (mode: 'full' | 'hashed' | 'none', key = 'key-one', maxLagGroups = 2) => {
       const metrics = createGatewayMetrics(

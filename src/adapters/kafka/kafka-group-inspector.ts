@@ -6,7 +6,7 @@ import type { CommittedOffset } from '../../streaming/log-client.js';
  * The sweep's reads on an admin client of their own, connected at the first sweep that needs one: thousands of offset
  * fetches of other processes' groups never queue before a subscription's start lookups.
  */
-export function createKafkaGroupInspector(kafka: Kafka, topic: string): GroupInspector {
+export function createKafkaGroupInspector(kafka: Kafka): GroupInspector {
   let admin: Promise<Admin> | undefined;
   const client = (): Promise<Admin> => {
     admin ??= (async () => {
@@ -21,9 +21,12 @@ export function createKafkaGroupInspector(kafka: Kafka, topic: string): GroupIns
   };
   return {
     async committed(groupId) {
-      const answer = await (await client()).fetchOffsets({ groupId, topics: [topic] });
-      return (answer.find((t) => t.topic === topic)?.partitions ?? []).flatMap(({ offset, metadata }): CommittedOffset[] =>
-        BigInt(offset) >= 0n ? [{ offset: BigInt(offset), metadata: metadata ?? null }] : [],
+      // Every topic the group has offsets on: a subscription of any declared field may have made it.
+      const answer = await (await client()).fetchOffsets({ groupId });
+      return answer.flatMap(({ partitions }) =>
+        partitions.flatMap(({ offset, metadata }): CommittedOffset[] =>
+          BigInt(offset) >= 0n ? [{ offset: BigInt(offset), metadata: metadata ?? null }] : [],
+        ),
       );
     },
     async states(groupIds) {

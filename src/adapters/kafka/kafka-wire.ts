@@ -290,6 +290,10 @@ export function createKafkaWire(kafka: Kafka): LogClient {
   }
 
   return {
+    async topicExists(topic) {
+      return (await (await adminClient()).listTopics()).includes(topic);
+    },
+
     async partitions(topic) {
       const watermarks = await this.watermarks(topic);
       return [...watermarks.keys()].sort((a, b) => a - b);

@@ -1,7 +1,6 @@
 import type { Caller } from '../domain/caller.js';
-import type { Order } from '../domain/order.js';
-import type { OrderFilter } from '../domain/order-filter.js';
 import type { Logger } from '../logger.js';
+import type { CoercedPayload } from '../subscriptions/payload-coercion.js';
 
 /** Where a subscription starts reading. At most one may be given by a client. */
 export type StartPosition =
@@ -19,7 +18,12 @@ export interface SubscribeRequest {
   /** Durable when given: group `<prefix>.<sub>.<subscriberId>`; ephemeral otherwise. */
   readonly subscriberId?: string;
   readonly start: StartPosition;
-  readonly filter: OrderFilter;
+  /** The subscription's filter, bound: which payloads it receives. */
+  readonly accept: (payload: CoercedPayload) => boolean;
+  /** The record key every accepted record has (the filter pins the declaration's `key` field to one value). */
+  readonly key?: string;
+  /** The filter as given, for the subscription's log lines. */
+  readonly filter: Readonly<Record<string, unknown>>;
   /**
    * Called once, when the subscription has joined its consumer group and its
    * start positions are fixed: every record appended to the topic from then on
@@ -31,10 +35,11 @@ export interface SubscribeRequest {
   readonly logger?: Logger;
 }
 
-/** One settled order as a subscriber receives it (`SettledOrderEvent` of the schema). */
-export interface SettledOrderDelivery {
+/** One record of a declared topic as a subscriber receives it (the field's event type, payload under `payload`). */
+export interface TopicEvent {
   readonly eventId: string;
-  readonly order: Order;
+  /** The record's payload, typed; one object shared by every subscriber of the record. */
+  readonly payload: CoercedPayload;
   readonly partition: number;
   /** Kafka offset, decimal digits. */
   readonly offset: string;
@@ -45,21 +50,22 @@ export interface SettledOrderDelivery {
 }
 
 /**
- * The narrow interface between the GraphQL layer and whatever feeds
- * subscriptions (today: one Kafka consumer group per subscription).
+ * The narrow interface between the GraphQL layer and whatever feeds the declared subscription fields (today: one
+ * Kafka consumer group per subscription).
  *
  * Contract of the returned generator:
  * - `subscribe` validates the request synchronously and throws
- *   AppError('BAD_USER_INPUT') (bad subscriberId, cursor or date) before any
- *   generator exists, so a resolver's throw becomes a plain GraphQL error;
+ *   AppError('BAD_USER_INPUT') (bad cursor or date) before any generator
+ *   exists, so a resolver's throw becomes a plain GraphQL error;
  * - an event's offset is committed only once the consumer asked for the next
  *   value (so the previous one was handed to the client's socket) or the event
  *   was filtered out: at-least-once;
  * - `return()` (client completes, socket closes, shutdown) commits what was
  *   delivered, leaves the group, and deletes an ephemeral group.
  */
-export interface SettledOrderSource {
-  subscribe(request: SubscribeRequest): AsyncGenerator<SettledOrderDelivery, void, undefined>;
+export interface TopicEventSource {
+  /** `field`: a declared Subscription field. */
+  subscribe(field: string, request: SubscribeRequest): AsyncGenerator<TopicEvent, void, undefined>;
   /**
    * Ends every open subscription as a stream that finished (graceful shutdown): each generator returns normally,
    * so the transport completes it to its client, and what was delivered is committed as on any return().

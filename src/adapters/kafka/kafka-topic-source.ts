@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import type { Order } from '../../domain/order.js';
-import { parseOrderSettledEvent } from '../../domain/order-event.js';
-import { matchesFilter } from '../../domain/order-filter.js';
 import { type CursorScope, decodeCursor, encodeCursor } from '../../domain/subscription-cursor.js';
 import { AppError, badInput } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { SettledOrderDelivery, SettledOrderSource, StartPosition, SubscribeRequest } from '../../ports/settled-order-source.js';
+import type { StartPosition, SubscribeRequest, TopicEvent, TopicEventSource } from '../../ports/topic-event-source.js';
 import { EphemeralGroupSweep } from '../../streaming/ephemeral-group-sweep.js';
 import type { GroupLagEntry } from '../../streaming/group-lag.js';
 import type { LogClient } from '../../streaming/log-client.js';
 import type { StartRequest } from '../../streaming/start-positions.js';
+import { createStreamEngine, TopicDeletedError, type TopicStreams } from '../../streaming/stream-engine.js';
 import { SubscriptionLaggedError } from '../../streaming/stream-subscription.js';
-import { createTopicStreams } from '../../streaming/topic-streams.js';
+import { type DeclaredTopic, type RecordRejection, type TopicRecordValue, topicRecordReader } from '../../subscriptions/declared-topics.js';
 import {
   durableGroupId,
   ephemeralGroupId,
@@ -24,16 +22,13 @@ import {
 import { createKafkaGroupInspector } from './kafka-group-inspector.js';
 import { createKafkaWire } from './kafka-wire.js';
 
-interface DecodedOrder {
-  readonly eventId: string;
-  readonly order: Order;
-}
-
-export interface KafkaOrderSourceOptions {
+export interface KafkaTopicSourceOptions {
   /** The kafkajs client; its brokers, TLS, SASL, retries and logging are the caller's. */
   readonly kafka: Kafka;
-  /** The topic of settled orders (`ORDERS_TOPIC`). */
-  readonly topic: string;
+  /** The declared fields, in the schema's order; the first one's topic also carries this process's presence commits. */
+  readonly topics: readonly DeclaredTopic[];
+  /** Told of every record of a declared topic that does not fit its declaration (it is skipped). */
+  readonly rejected?: (rejection: RecordRejection) => void;
   /** Prefix of every consumer group (`KAFKA_GROUP_PREFIX`). */
   readonly groupPrefix: string;
   /** Signs and verifies subscription cursors. */
@@ -45,6 +40,8 @@ export interface KafkaOrderSourceOptions {
   readonly commitIntervalMs?: number;
   /** @default 3600000 */
   readonly offsetsRefreshMs?: number;
+  /** How long a topic's live read goes on after its last subscription. @default 30000 */
+  readonly idleReadMs?: number;
   /** Replaces the Kafka connection (tests). */
   readonly log?: LogClient;
   /** Told of subscriptions and deliveries (metrics). */
@@ -78,7 +75,7 @@ export interface SubscriptionObserver {
   lagged(): void;
 }
 
-export interface KafkaOrderSource extends SettledOrderSource {
+export interface KafkaTopicSource extends TopicEventSource {
   /** Starts the background work that needs no subscription: the presence commit and the sweep of abandoned groups. */
   start(): void;
   /** This process, as its commits' metadata names it. */
@@ -90,60 +87,67 @@ export interface KafkaOrderSource extends SettledOrderSource {
 }
 
 /**
- * `orderSettled` on Kafka: one shared read of the topic, and for each subscription a consumer group of its own
- * (durable `<prefix>.<sub>.<subscriberId>`, ephemeral `<prefix>.ephemeral.<uuid>`).
+ * Every declared Subscription field on Kafka: one engine (one live read per topic with subscribers), and for each
+ * subscription a consumer group of its own (durable `<prefix>.<sub>.<subscriberId>`, ephemeral `<prefix>.ephemeral.<uuid>`).
  */
-export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaOrderSource {
-  const { topic, groupPrefix, cursorSecret, logger, observer } = options;
+export function createKafkaTopicSource(options: KafkaTopicSourceOptions): KafkaTopicSource {
+  const { groupPrefix, cursorSecret, logger, observer } = options;
   const log = options.log ?? createKafkaWire(options.kafka);
   const instanceId = randomUUID();
+  const presenceTopic = options.topics[0]?.declaration.topic;
   const sweep =
-    options.ephemeralSweep &&
-    new EphemeralGroupSweep({
-      log,
-      inspector: createKafkaGroupInspector(options.kafka, topic),
-      topic,
-      logger,
-      instanceId,
-      ...options.ephemeralSweep,
-      isEphemeral: (groupId) => isEphemeralGroupId(groupPrefix, groupId),
-      presenceGroup: (owner) => presenceGroupId(groupPrefix, owner),
-      presenceOwner: (groupId) => presenceOwner(groupPrefix, groupId),
-    });
-  const streams = createTopicStreams<DecodedOrder>({
+    options.ephemeralSweep && presenceTopic !== undefined
+      ? new EphemeralGroupSweep({
+          log,
+          inspector: createKafkaGroupInspector(options.kafka),
+          topic: presenceTopic,
+          logger,
+          instanceId,
+          ...options.ephemeralSweep,
+          isEphemeral: (groupId) => isEphemeralGroupId(groupPrefix, groupId),
+          presenceGroup: (owner) => presenceGroupId(groupPrefix, owner),
+          presenceOwner: (groupId) => presenceOwner(groupPrefix, groupId),
+        })
+      : undefined;
+  const engine = createStreamEngine({
     log,
-    topic,
     logger,
     instanceId,
-    decode: (record) => {
-      const event = parseOrderSettledEvent(record.value);
-      if (event === null) {
-        logger.warn(
-          { partition: record.partition, offset: String(record.offset) },
-          'skipping a record that is not a valid order.settled event',
-        );
-      }
-      return event;
-    },
     ...(options.windowRecords !== undefined && { windowRecords: options.windowRecords }),
     ...(options.commitIntervalMs !== undefined && { commitIntervalMs: options.commitIntervalMs }),
     ...(options.offsetsRefreshMs !== undefined && { offsetsRefreshMs: options.offsetsRefreshMs }),
+    ...(options.idleReadMs !== undefined && { idleReadMs: options.idleReadMs }),
     ...(options.lag && { lag: { ...options.lag, isTracked: (groupId: string) => isDurableGroupId(groupPrefix, groupId) } }),
   });
-  const open = new Map<AbortController, AsyncGenerator<SettledOrderDelivery, void, undefined>>();
+  const rejected = options.rejected ?? (() => {});
+  const fields = new Map<string, { readonly topic: string; readonly streams: TopicStreams<TopicRecordValue> }>(
+    options.topics.map((declared) => [
+      declared.declaration.field,
+      {
+        topic: declared.declaration.topic,
+        streams: engine.reading({ topic: declared.declaration.topic, decode: topicRecordReader(declared, rejected) }),
+      },
+    ]),
+  );
+  const open = new Map<AbortController, AsyncGenerator<TopicEvent, void, undefined>>();
 
   async function* deliveries(
+    streams: TopicStreams<TopicRecordValue>,
+    field: string,
     request: SubscribeRequest,
     groupId: string,
     start: StartRequest,
     scope: CursorScope,
     cancel: AbortController,
-  ): AsyncGenerator<SettledOrderDelivery, void, undefined> {
+  ): AsyncGenerator<TopicEvent, void, undefined> {
     const kind: SubscriptionKind = request.subscriberId !== undefined ? 'durable' : 'ephemeral';
     observer?.opened(kind);
     // Every line of this subscription names its group, and its connection and operation when the request has them.
     const lines = (request.logger ?? logger).child({ group: groupId });
-    lines.info({ durable: kind === 'durable', start: request.start.kind, filter: request.filter }, 'subscription started');
+    lines.info(
+      { field, topic: scope.topic, durable: kind === 'durable', start: request.start.kind, filter: request.filter },
+      'subscription started',
+    );
     let delivered = 0;
     const source = streams.subscribe({
       logger: lines,
@@ -152,9 +156,8 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
       start,
       // One caller's replays cannot take every catch-up read from another's subscribers.
       caller: request.caller.sub,
-      accept: (decoded) => matchesFilter(decoded.order, request.filter),
-      // CONTRACT.md: a settled order's record is keyed by its account id.
-      ...(request.filter.accountId !== undefined && { key: request.filter.accountId }),
+      accept: (value) => request.accept(value.payload),
+      ...(request.key !== undefined && { key: request.key }),
       ...(request.onReady && { onReady: request.onReady }),
       signal: cancel.signal,
     });
@@ -165,7 +168,7 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
         let cursor: string | undefined;
         yield {
           eventId: item.value.eventId,
-          order: item.value.order,
+          payload: item.value.payload,
           partition: item.partition,
           offset: String(item.offset),
           publishedAt: new Date(item.timestamp),
@@ -185,6 +188,11 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
           { cause: error },
         );
       }
+      if (error instanceof TopicDeletedError) {
+        throw new AppError('TOPIC_DELETED', `the Kafka topic behind ${field} was deleted; subscribing again waits until it exists again`, {
+          cause: error,
+        });
+      }
       throw error;
     } finally {
       observer?.closed(kind);
@@ -201,13 +209,15 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
       sweep?.start();
     },
 
-    subscribe(request: SubscribeRequest): AsyncGenerator<SettledOrderDelivery, void, undefined> {
-      const scope: CursorScope = { sub: request.caller.sub, topic };
+    subscribe(field: string, request: SubscribeRequest): AsyncGenerator<TopicEvent, void, undefined> {
+      const served = fields.get(field);
+      if (!served) throw new Error(`${field} is not a declared subscription field`);
+      const scope: CursorScope = { sub: request.caller.sub, topic: served.topic };
       const durable = request.subscriberId !== undefined;
       const groupId = durable ? durableGroupId(groupPrefix, scope.sub, request.subscriberId ?? '') : ephemeralGroupId(groupPrefix);
       const start = startRequest(request.start, durable, (cursor) => decodeCursor(cursorSecret, cursor, scope));
       const cancel = new AbortController();
-      const generator = deliveries(request, groupId, start, scope, cancel);
+      const generator = deliveries(served.streams, field, request, groupId, start, scope, cancel);
       open.set(cancel, generator);
       // A generator waiting for its next record would only see return() or throw() once one arrived; wake it now.
       const [returnGenerator, throwGenerator] = [generator.return.bind(generator), generator.throw.bind(generator)];
@@ -230,17 +240,17 @@ export function createKafkaOrderSource(options: KafkaOrderSourceOptions): KafkaO
       // Also those already returning (a closed socket): their final commits must reach Kafka before it is closed.
       const generators = [...open.values()];
       await Promise.all(generators.map((generator) => generator.return(undefined).catch(() => undefined)));
-      await streams.close();
+      await engine.close();
       // After the streams: their ephemeral groups are deleted by then, so nothing of this process is left to sweep.
       await sweep?.stop();
       await log.close();
     },
 
     get activeCount(): number {
-      return streams.activeCount;
+      return engine.activeCount;
     },
 
-    groupLag: () => streams.groupLag(),
+    groupLag: () => engine.groupLag(),
   };
 }
 
