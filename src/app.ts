@@ -174,7 +174,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const subscriptionChurn = new SubscriptionChurn(config.SUBSCRIPTIONS_PER_CALLER_PER_MINUTE);
   const formatError = createErrorFormatter(logger.child({ component: 'graphql' }));
   // One definition of the limits and introspection for every transport.
-  const operations = operationPolicyFrom(config);
+  const operations = operationPolicyFrom(config, schema);
 
   let shuttingDown = false;
   const drain = createDrainState();

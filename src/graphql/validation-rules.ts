@@ -6,6 +6,8 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   GraphQLError,
+  type GraphQLSchema,
+  isObjectType,
   Kind,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -41,7 +43,6 @@ export const LIMIT_SETTINGS: Readonly<Record<keyof OperationLimits, string>> = {
 
 /** Items a `first` argument may ask for when it is a variable (unknown at validation) or absent. */
 const LARGEST_PAGE = 100;
-const DEFAULT_PAGE = 20;
 
 interface Measure {
   readonly depth: number;
@@ -52,9 +53,25 @@ interface Measure {
 
 const NOTHING: Measure = { depth: 0, cost: 0, width: 0 };
 
-function pageSizeOf(field: FieldNode): number {
+/** Field name -> the page it returns without `first`: read from the schema (pagedFieldDefaults), as the measure has no types. */
+export type DefaultPages = ReadonlyMap<string, number>;
+
+/** Every field taking `first` with a default, by name; where two types disagree, the larger default counts. */
+export function pagedFieldDefaults(schema: GraphQLSchema): DefaultPages {
+  const pages = new Map<string, number>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const first = field.args.find((argument) => argument.name === 'first')?.defaultValue;
+      if (typeof first === 'number') pages.set(field.name, Math.max(pages.get(field.name) ?? 0, Math.min(first, LARGEST_PAGE)));
+    }
+  }
+  return pages;
+}
+
+function pageSizeOf(field: FieldNode, defaultPages: DefaultPages): number {
   const first = field.arguments?.find((argument) => argument.name.value === 'first');
-  if (!first) return field.selectionSet && field.name.value === 'orders' ? DEFAULT_PAGE : 1;
+  if (!first) return field.selectionSet ? (defaultPages.get(field.name.value) ?? 1) : 1;
   // A negative or zero `first` is refused when resolved; here it must not shrink the estimate.
   if (first.value.kind === Kind.INT) return Math.max(1, Math.min(Number(first.value.value), LARGEST_PAGE));
   return LARGEST_PAGE;
@@ -69,7 +86,10 @@ class OperationMeasure {
   readonly #fragments = new Map<string, Measure>();
   readonly #measuring = new Set<string>();
 
-  constructor(private readonly fragment: (name: string) => FragmentDefinitionNode | null | undefined) {}
+  constructor(
+    private readonly fragment: (name: string) => FragmentDefinitionNode | null | undefined,
+    private readonly defaultPages: DefaultPages,
+  ) {}
 
   of(selectionSet: SelectionSetNode): Measure {
     let depth = 0;
@@ -80,7 +100,7 @@ class OperationMeasure {
       if (selection.kind === Kind.FIELD) {
         // Introspection fields too: 4,000 aliases of `__schema` once answered 36 MB from an 83 KB request.
         const children = selection.selectionSet ? this.of(selection.selectionSet) : NOTHING;
-        inner = { depth: children.depth + 1, cost: 1 + pageSizeOf(selection) * children.cost, width: 1 };
+        inner = { depth: children.depth + 1, cost: 1 + pageSizeOf(selection, this.defaultPages) * children.cost, width: 1 };
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         inner = this.of(selection.selectionSet);
       } else {
@@ -142,7 +162,7 @@ export function tooComplex(what: string, limit: keyof OperationLimits, value: nu
  * Every limit but tokens (the parser's) that `document` crosses, from its syntax alone: no schema, no execution, and
  * work in proportion to the document's size, so it can run before GraphQL's own (costlier) validation.
  */
-export function limitViolations(document: DocumentNode, limits: OperationLimits): GraphQLError[] {
+export function limitViolations(document: DocumentNode, limits: OperationLimits, defaultPages: DefaultPages = new Map()): GraphQLError[] {
   const errors: GraphQLError[] = [];
   const { aliases, directives } = countWritten(document.definitions);
   if (aliases > limits.maxAliases) errors.push(tooComplex(`the document has ${aliases} aliases`, 'maxAliases', limits.maxAliases));
@@ -153,7 +173,7 @@ export function limitViolations(document: DocumentNode, limits: OperationLimits)
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const measure = new OperationMeasure((name) => fragments.get(name));
+  const measure = new OperationMeasure((name) => fragments.get(name), defaultPages);
   for (const definition of document.definitions) {
     if (definition.kind === Kind.OPERATION_DEFINITION) errors.push(...operationViolations(measure, definition, limits));
   }
@@ -176,10 +196,10 @@ function operationViolations(measure: OperationMeasure, operation: OperationDefi
 }
 
 /** The limits as a validation rule, for a document that did not come through the transports' screen. */
-export function operationLimitsRule(limits: OperationLimits): ValidationRule {
+export function operationLimitsRule(limits: OperationLimits, defaultPages: DefaultPages = new Map()): ValidationRule {
   return (context: ValidationContext): ASTVisitor => ({
     Document(document) {
-      for (const error of limitViolations(document, limits)) context.reportError(error);
+      for (const error of limitViolations(document, limits, defaultPages)) context.reportError(error);
       // Nothing below needs visiting by this rule.
       return false;
     },

@@ -1,9 +1,11 @@
-import { type DocumentNode, GraphQLError, type ParseOptions, parse, type ValidationRule } from 'graphql';
+import { type DocumentNode, GraphQLError, type GraphQLSchema, type ParseOptions, parse, type ValidationRule } from 'graphql';
 import {
+  type DefaultPages,
   limitViolations,
   noIntrospectionRule,
   type OperationLimits,
   operationLimitsRule,
+  pagedFieldDefaults,
   tooComplex,
 } from '../graphql/validation-rules.js';
 
@@ -11,6 +13,8 @@ export type { OperationLimits } from '../graphql/validation-rules.js';
 
 export interface OperationPolicyOptions {
   limits: OperationLimits;
+  /** What a paged field costs without `first` (pagedFieldDefaults of the schema). @default none: 1 */
+  defaultPages?: DefaultPages;
   /** Whether `__schema` and `__type` may be asked for; off, validation errors carry no "Did you mean ...?" either. */
   introspection: boolean;
 }
@@ -37,12 +41,12 @@ export type ScreenResult = { readonly document: DocumentNode } | { readonly erro
 /** graphql-js's message when `maxTokens` stops the parser (graphql 16 spells it "Document contains more that N tokens"). */
 const TOKEN_LIMIT = /Document contains more tha[nt] \d+ tokens/;
 
-export function createOperationPolicy({ limits, introspection }: OperationPolicyOptions): OperationPolicy {
+export function createOperationPolicy({ limits, introspection, defaultPages = new Map() }: OperationPolicyOptions): OperationPolicy {
   const parseOptions: ParseOptions = { maxTokens: limits.maxTokens };
   return {
     limits,
     parseOptions,
-    validationRules: [operationLimitsRule(limits), ...(introspection ? [] : [noIntrospectionRule])],
+    validationRules: [operationLimitsRule(limits, defaultPages), ...(introspection ? [] : [noIntrospectionRule])],
     validationOptions: { hideSuggestions: !introspection },
     screen(query) {
       let document: DocumentNode;
@@ -51,7 +55,7 @@ export function createOperationPolicy({ limits, introspection }: OperationPolicy
       } catch (error) {
         return { errors: [parseRefusal(error, limits)] };
       }
-      const errors = limitViolations(document, limits);
+      const errors = limitViolations(document, limits, defaultPages);
       return errors.length > 0 ? { errors } : { document };
     },
   };
@@ -89,8 +93,9 @@ export interface OperationSettings {
 export const introspectionEnabled = (settings: OperationSettings): boolean =>
   settings.GRAPHQL_INTROSPECTION ?? settings.NODE_ENV === 'development';
 
-export function operationPolicyFrom(settings: OperationSettings): OperationPolicy {
+export function operationPolicyFrom(settings: OperationSettings, schema: GraphQLSchema): OperationPolicy {
   return createOperationPolicy({
+    defaultPages: pagedFieldDefaults(schema),
     introspection: introspectionEnabled(settings),
     limits: {
       maxDepth: settings.GRAPHQL_MAX_DEPTH,

@@ -2,7 +2,7 @@ import { buildSchema, getIntrospectionQuery, parse, specifiedRules, validate } f
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { buildGatewaySchema } from '../../src/graphql/schema.js';
-import { type OperationLimits, operationLimitsRule } from '../../src/graphql/validation-rules.js';
+import { type OperationLimits, operationLimitsRule, pagedFieldDefaults } from '../../src/graphql/validation-rules.js';
 import { createOperationPolicy, introspectionEnabled, operationPolicyFrom } from '../../src/operations/operation-limits.js';
 
 const schema = buildSchema(`
@@ -12,7 +12,7 @@ const schema = buildSchema(`
   type Edge { node: Node! }
 `);
 const limits: OperationLimits = { maxDepth: 4, maxCost: 100, maxAliases: 40, maxTokens: 2000, maxDirectives: 3, maxRootFields: 100 };
-const messages = (query: string, rules = [operationLimitsRule(limits)]) =>
+const messages = (query: string, rules = [operationLimitsRule(limits, pagedFieldDefaults(schema))]) =>
   validate(schema, parse(query), [...specifiedRules, ...rules]).map((e) => `${e.extensions.code ?? ''}: ${e.message}`);
 const codes = (query: string) => messages(query).map((m) => m.split(':')[0]);
 
@@ -53,6 +53,9 @@ describe('operation limits', () => {
     expect(codes('{ orders(first: 40) { edges { node { id } } } }')).toEqual(['QUERY_TOO_COMPLEX']);
     expect(codes('query($n: Int) { orders(first: $n) { edges { node { id } } } }')).toEqual(['QUERY_TOO_COMPLEX']);
     expect(codes('{ orders { edges { node { id } } } }')).toEqual([]);
+    // Without `first`, the schema's default page (20) counts: 2 x (1 + 20 x 3) = 122 fields.
+    expect(codes('{ a: orders { edges { node { id } } } b: orders { edges { node { id } } } }')).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(pagedFieldDefaults(schema)).toEqual(new Map([['orders', 20]]));
   });
 
   it('should not let a negative or zero `first` shrink the estimate', () => {
@@ -142,7 +145,7 @@ describe('the operation policy shared by the transports', () => {
   });
 
   it("should let the explorer's own introspection query through with the default limits", () => {
-    const defaults = operationPolicyFrom(loadConfig({ NODE_ENV: 'development' }));
+    const defaults = operationPolicyFrom(loadConfig({ NODE_ENV: 'development' }), buildGatewaySchema());
     const screened = defaults.screen(EXPLORER_INTROSPECTION);
     expect('errors' in screened ? screened.errors.map((e) => e.message) : []).toEqual([]);
     const rules = [...specifiedRules, ...defaults.validationRules];
