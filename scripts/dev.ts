@@ -6,13 +6,15 @@
  * KAFKA_BROKERS (default 127.0.0.1:9092) is one local broker that does not answer,
  * and runs the gateway in development mode (it applies migrations and creates the
  * topic itself) with a secret kept in .cache/dev-auth-secret unless AUTH_JWT_SECRET
- * is set. `--gateways N` (1-8) runs N gateways behind the local load balancer instead (dev-gateways.ts).
+ * is set. The gateway also serves the examples' declared topic (topupCompleted, examples/topups.graphql) unless
+ * SCHEMA_PATHS is set. `--gateways N` (1-8) runs N gateways behind the local load balancer instead (dev-gateways.ts).
  * Ctrl-C stops what this script started.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { isLoopbackHost } from '../src/development-token.js';
+import { examplesSchemaPaths } from './demo/examples-schema.js';
 import { type GatewayGroup, parseGatewayCount, startGatewayGroup } from './dev-gateways.js';
 import { devSecretFile, ensureDevSecret } from './dev-secret.js';
 import { ensureExplorerBuilt } from './explorer-build.js';
@@ -163,11 +165,15 @@ async function main(): Promise<number> {
     // Behind a balancer on a public address, each gateway must not embed the all-scopes development token in pages
     // the balancer serves: a gateway embeds it only when its own HOST is loopback.
     const gatewayHost = isLoopbackHost(publicHost) ? '127.0.0.1' : publicHost;
+    const schemaPaths = examplesSchemaPaths(process.env);
+    if (process.env.SCHEMA_PATHS === undefined)
+      say(`serving examples/topups.graphql beside schema.graphql (topupCompleted); set SCHEMA_PATHS to choose other files`);
     const gatewayEnv = (port?: number): NodeJS.ProcessEnv => ({
       ...process.env,
       NODE_ENV: 'development',
       DATABASE_URL: url,
       AUTH_JWT_SECRET: secret,
+      SCHEMA_PATHS: schemaPaths,
       LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
       ...(port !== undefined && { PORT: String(port), HOST: gatewayHost }),
       // Piped through dev to tag its lines: keep pino-pretty's colours for a terminal.
