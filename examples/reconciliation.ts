@@ -4,6 +4,7 @@
  * asked of the gateway. Deposits are not on the topic; every demo account is opened
  * with one deposit of RECON_OPENING_DEPOSIT. A difference is reported loudly.
  */
+import { followOrderSettled } from './support/followed-fields.js';
 import { runSubscribedSystem } from './support/subscribed-system.js';
 
 interface Ledger {
@@ -25,10 +26,14 @@ const system = runSubscribedSystem<Ledger>({
   name: 'recon',
   subscriberId: 'demo',
   initialFigure: () => ({ ordered: {}, lastOrder: {}, checks: 0, differences: 0, lastCheckAt: null, behind: 0 }),
-  apply(ledger, { order }) {
-    ledger.ordered[order.accountId] = String(BigInt(ledger.ordered[order.accountId] ?? '0') + BigInt(order.amount));
-    ledger.lastOrder[order.accountId] = order.id;
-  },
+  follows: [
+    followOrderSettled({
+      apply(ledger: Ledger, { order }) {
+        ledger.ordered[order.accountId] = String(BigInt(ledger.ordered[order.accountId] ?? '0') + BigInt(order.amount));
+        ledger.lastOrder[order.accountId] = order.id;
+      },
+    }),
+  ],
 });
 
 const ACCOUNT = `query($id: ID!) { account(id: $id) { balance orders(first: 1) { edges { node { id } } } } }`;

@@ -1,18 +1,25 @@
 /**
- * The one orderSettled client of the project: the examples, the tests (test/support/subscriber.ts) and the bench
- * (bench/lib/subscribers.ts, subscriber-swarm.ts, event-observer.ts) all open their graphql-ws sockets and
- * subscriptions here. Each picks the fields it reads and its socket's retry policy; the wiring is the same.
+ * The one subscription client of the project, for orderSettled and any other declared-topic field: the examples, the
+ * tests (test/support/subscriber.ts) and the bench (bench/lib/subscribers.ts, subscriber-swarm.ts, event-observer.ts)
+ * all open their graphql-ws sockets and subscriptions here. Each picks the fields it reads and its socket's retry
+ * policy; the wiring is the same.
  */
 import { type Client, type ClientOptions, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
-/** The orderSettled subscription with every argument of the contract; `selection` is the fields of the event read. */
-export const orderSettledQuery = (selection: string): string =>
-  `subscription($filter: OrderFilter, $subscriberId: String, $start: StartFrom, $afterCursor: String, $since: DateTime) {
-  orderSettled(filter: $filter, subscriberId: $subscriberId, start: $start, afterCursor: $afterCursor, since: $since) {
+/**
+ * A subscription of a declared-topic field (`@topic`, CONTRACT.md) with every argument the contract gives such a
+ * field; `filterType` is the field's filter input (OrderFilter for orderSettled), `selection` the fields of the event read.
+ */
+export const topicSubscriptionQuery = (field: string, filterType: string, selection: string): string =>
+  `subscription($filter: ${filterType}, $subscriberId: String, $start: StartFrom, $afterCursor: String, $since: DateTime) {
+  ${field}(filter: $filter, subscriberId: $subscriberId, start: $start, afterCursor: $afterCursor, since: $since) {
     ${selection}
   }
 }`;
+
+/** The orderSettled subscription with every argument of the contract; `selection` is the fields of the event read. */
+export const orderSettledQuery = (selection: string): string => topicSubscriptionQuery('orderSettled', 'OrderFilter', selection);
 
 /** The arguments of orderSettled (schema.graphql); a subscription passes those it needs. */
 export interface OrderSettledVariables {

@@ -9,18 +9,22 @@ export interface SettledOrder {
   settledAt: string;
 }
 
-export interface SettledEvent {
+/** The envelope every declared-topic field's event has (CONTRACT.md, `@topic`); the payload field is beside it. */
+export interface TopicEvent {
   eventId: string;
   partition: number;
   offset: string;
   /** Resume token: `afterCursor` with it resumes right after this event, with nothing skipped. */
   cursor: string;
+}
+
+export interface SettledEvent extends TopicEvent {
   order: SettledOrder;
 }
 
 /**
  * What every example keeps besides its own figure: the eventIds it applied, with
- * their order ids. Delivery is at least once; this map is what drops a repeat.
+ * the ids of the orders they are about. Delivery is at least once; this map is what drops a repeat.
  * (A demo trade-off: it grows with every event. A real system would keep ids
  * for a retention window, or store its figure and the id in one transaction.)
  */

@@ -1,61 +1,88 @@
 import { join } from 'node:path';
-import { runDurableSubscription } from './durable-subscription.js';
-import { type Applied, noneApplied, type SettledEvent } from './settled-event.js';
+import { durableSubscriptions } from './durable-subscription.js';
+import type { Followed } from './followed-fields.js';
+import { type Applied, noneApplied } from './settled-event.js';
 import { stateFile } from './state-file.js';
 import { logger, stopOnSignals, systemEnv } from './system-env.js';
 
 export interface SubscribedSystem<F> {
   /** Its state folder under EXAMPLES_STATE_DIR and the prefix of its log lines. */
   name: string;
+  /** One durable subscriber for every field it follows: its consumer group holds offsets for each of their topics. */
   subscriberId: string;
-  filter?: Record<string, unknown>;
+  /** The fields it follows (followed-fields.ts), each on its own subscription of one socket. */
+  follows: Followed<F>[];
   initialFigure: () => F;
-  /** Changes the figure for an event seen for the first time. */
-  apply: (figure: F, event: SettledEvent) => void;
+  /** Called on SIGTERM/SIGINT once the subscriptions have stopped: what else the system holds (a Kafka producer). */
+  close?: () => Promise<void>;
 }
 
-/** `cursor`: of the last event applied, saved with it, so a restart resumes right after what this system has. */
-export type SystemState<F> = Applied & { figure: F; cursor?: string };
+/**
+ * `cursors`: per field, of the last event applied, saved with it, so a restart resumes right after what this system
+ * has (a cursor is bound to its field's topic, hence one per field).
+ */
+export type SystemState<F> = Applied & { figure: F; cursors: Record<string, string> };
+
+/** A state saved before cursors were per field had one, of orderSettled. */
+type Saved<F> = SystemState<F> & { cursor?: string };
 
 /**
- * Runs a downstream system on the gateway: applies each event once (by eventId) and
- * saves its state after applying it, so a crash can only lead to a repeat, which the
- * saved eventIds drop. Returns the live state (for a timer of the system's own).
+ * Runs a downstream system on the gateway: applies each event once (by eventId) and saves its state after applying
+ * it, so a crash can only lead to a repeat, which the saved eventIds drop. Returns the live state (for a timer of the
+ * system's own).
  */
 export function runSubscribedSystem<F>(system: SubscribedSystem<F>) {
   const env = systemEnv(system.name);
   const log = logger(system.name);
-  const file = stateFile<SystemState<F>>(join(env.stateDir, 'state.json'), () => ({ ...noneApplied(), figure: system.initialFigure() }));
-  const state = file.load();
+  const initial = (): SystemState<F> => ({ ...noneApplied(), figure: system.initialFigure(), cursors: {} });
+  const file = stateFile<Saved<F>>(join(env.stateDir, 'state.json'), initial);
+  const { cursor, ...saved } = file.load();
+  // A figure saved by an older version of the system lacks its newer members.
+  const state: SystemState<F> = {
+    ...saved,
+    figure: { ...system.initialFigure(), ...saved.figure },
+    cursors: saved.cursors ?? (cursor === undefined ? {} : { orderSettled: cursor }),
+  };
   log(`starting with ${Object.keys(state.applied).length} events applied`);
-  const stop = runDurableSubscription({
-    gatewayUrl: env.gatewayUrl,
-    token: env.token,
-    subscriberId: system.subscriberId,
-    ...(system.filter && { filter: system.filter }),
-    // The gateway commits the group's offsets once an event is written to the socket, so events still in this
-    // process's socket buffer when it crashes are behind the group's offsets: resuming after its own saved cursor
-    // loses none of them. COMMITTED only when the cursor was refused (e.g. a gateway with another secret).
-    resumeFrom: () =>
-      state.cursor !== undefined
-        ? { afterCursor: state.cursor }
-        : { start: Object.keys(state.applied).length > 0 ? 'COMMITTED' : 'EARLIEST' },
-    onCursorRefused: () => {
-      log("the gateway refused the saved cursor; resuming from the group's committed offsets");
-      delete state.cursor;
-    },
-    onEvent: (event) => {
-      state.delivered += 1;
-      state.lastEventAt = new Date().toISOString();
-      if (!(event.eventId in state.applied)) {
-        system.apply(state.figure, event);
-        state.applied[event.eventId] = event.order.id;
-      }
-      state.cursor = event.cursor;
-      file.save(state);
-    },
-    log,
+  const subscriptions = durableSubscriptions(env.gatewayUrl, env.token, log);
+  const refused = new Set<string>();
+  for (const followed of system.follows) {
+    const { field } = followed;
+    subscriptions.follow({
+      field,
+      query: followed.query,
+      subscriberId: system.subscriberId,
+      ...(followed.filter && { filter: followed.filter }),
+      // The gateway commits the group's offsets once an event is written to the socket, so events still in this
+      // process's socket buffer when it crashes are behind the group's offsets: resuming after its own saved cursor
+      // loses none of them. COMMITTED only when the gateway refused the cursor (e.g. one with another secret).
+      // Without a cursor of this field, EARLIEST: COMMITTED would start a group with no offsets on the field's topic
+      // at LATEST, and miss what was published while this system was down; the saved eventIds drop the repeats.
+      resumeFrom: () => {
+        const saved = state.cursors[field];
+        if (saved !== undefined) return { afterCursor: saved };
+        return { start: refused.has(field) ? 'COMMITTED' : 'EARLIEST' };
+      },
+      onCursorRefused: () => {
+        log(`the gateway refused the saved ${field} cursor; resuming from the group's committed offsets`);
+        delete state.cursors[field];
+        refused.add(field);
+      },
+      onEvent: async (event) => {
+        state.delivered += 1;
+        state.lastEventAt = new Date().toISOString();
+        if (!(event.eventId in state.applied)) {
+          await followed.apply(state.figure, event);
+          state.applied[event.eventId] = followed.orderIdOf(event);
+        }
+        state.cursors[field] = event.cursor;
+        file.save(state);
+      },
+    });
+  }
+  stopOnSignals(async () => {
+    await subscriptions.stop();
+    await system.close?.();
   });
-  stopOnSignals(stop);
   return { env, state, save: () => file.save(state), log };
 }

@@ -1,12 +1,15 @@
 /**
  * npm run demo: the decoupling story, live. Starts the database, the broker and the
- * gateway (as `npm run dev` does), four downstream systems as processes of their own
- * (examples/), and an order generator, and shows what each system saw.
+ * gateway (as `npm run dev` does), five downstream systems as processes of their own
+ * (examples/), and an order generator, and shows what each system saw. The top-up system
+ * publishes its own final state to a topic of its own, which the gateway serves as
+ * `topupCompleted` from examples/topups.graphql (SCHEMA_PATHS); the notification system
+ * follows both that field and orderSettled.
  *
- *   npm run demo                              live view; keys 1-4, k, q
+ *   npm run demo                              live view; keys 1-5, k, q
  *   npm run demo -- --seconds 60 --json       headless, prints a JSON summary
  *   ... --kill topup@6 --pause-kafka 10:3     SIGKILL topup at 6 s (restarted 2 s later), pause Kafka at 10 s for 3 s
- *   ... --delete-topic                        delete the topic and the systems' groups at the end (tests)
+ *   ... --delete-topic                        delete the topics and the systems' groups at the end (tests)
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,9 +20,10 @@ import { mintAccessToken } from '../../src/adapters/auth/access-tokens.js';
 import { runScript } from '../fail-in-one-line.js';
 import { type LocalBroker, localBroker } from '../kafka/local-broker.js';
 import { type LocalPostgres, localPostgres } from '../local-postgres.js';
-import { LagWatch, type Observed, observe } from './observe.js';
+import { examplesSchemaPaths } from './examples-schema.js';
+import { LagWatch, type Observed, observe, seenKeys, topUpKey } from './observe.js';
 import { OPENING_DEPOSIT, orderGenerator } from './order-generator.js';
-import { deleteTopicAndGroups, ensureDatabase, root, sleep, startGateway, untilTopicReady } from './stack.js';
+import { deleteTopicsAndGroups, ensureDatabase, ensureTopic, root, sleep, startGateway, untilTopicReady } from './stack.js';
 import { commitAllowance, lagText, newlyInStep, systemState } from './system-state.js';
 import { SYSTEM_NAMES, type SystemName, type SystemProcess, systemProcess } from './systems.js';
 import { type Frame, renderFrame, renderLine, type SystemRow } from './view.js';
@@ -48,7 +52,7 @@ function parseOptions() {
         'kafka-port': { type: 'string' },
         'state-dir': { type: 'string', default: '.cache/examples' },
         'catch-up-seconds': { type: 'string', default: '60' },
-        /** Delete the topic and the systems' consumer groups before stopping (for tests). */
+        /** Delete the topics and the systems' consumer groups before stopping (for tests). */
         'delete-topic': { type: 'boolean', default: false },
         /** Stack traces with the one-line failure (scripts/fail-in-one-line.ts reads it). */
         verbose: { type: 'boolean', default: false },
@@ -79,6 +83,9 @@ const kafkaPort = Number(values['kafka-port'] ?? /:(\d+)$/.exec(process.env.KAFK
 const brokers = [`127.0.0.1:${kafkaPort}`];
 // Its own topic by default: the demo's database is not the one `npm run dev` publishes from.
 const topic = process.env.ORDERS_TOPIC ?? 'demo.orders.settled';
+// The top-up system's topic: the gateway reads it (examples/topups.graphql), the demo creates it for that system.
+const topupsTopic = process.env.TOPUPS_TOPIC ?? 'demo.topups.completed';
+const TOPUPS_PARTITIONS = 3;
 const groupPrefix = process.env.KAFKA_GROUP_PREFIX ?? 'gql';
 const analyticsGroup = process.env.ANALYTICS_GROUP ?? 'analytics.ndjson';
 const interactive = !values.json && process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -92,7 +99,13 @@ const note = (line: string) => {
 /** The gateway's OFFSETS_COMMIT_INTERVAL_MS (src/config.ts): how far a durable group's offsets may trail while in step. */
 const commitIntervalMs = Number(process.env.OFFSETS_COMMIT_INTERVAL_MS) || 1000;
 
-const groupOf = (name: SystemName) => (name === 'analytics' ? analyticsGroup : `${groupPrefix}.${name}.demo`);
+/** Each system's consumer group: the gateway names a durable one `<prefix>.<token sub>.<subscriberId>`. */
+const groupOf = (name: SystemName) =>
+  name === 'analytics' ? analyticsGroup : `${groupPrefix}.${name}.${name === 'notify' ? 'notifications' : 'demo'}`;
+/** The topics each group reads: notify's one group follows orderSettled and topupCompleted. */
+const watched = SYSTEM_NAMES.map((name) => ({ group: groupOf(name), topics: name === 'notify' ? [topic, topupsTopic] : [topic] }));
+/** Scopes of each system's token: every system reads every order; notify also every top-up. */
+const scopesOf = (name: SystemName) => (name === 'notify' ? ['orders:read:all', 'topups:read:all'] : ['orders:read:all']);
 
 async function main(): Promise<number> {
   mkdirSync(stateDir, { recursive: true });
@@ -100,7 +113,7 @@ async function main(): Promise<number> {
   let local: LocalPostgres | undefined;
   let broker: LocalBroker | undefined;
   const secret = demoSecret();
-  const env = { KAFKA_BROKERS: brokers.join(','), ORDERS_TOPIC: topic, KAFKA_GROUP_PREFIX: groupPrefix };
+  const env = { KAFKA_BROKERS: brokers.join(','), ORDERS_TOPIC: topic, TOPUPS_TOPIC: topupsTopic, KAFKA_GROUP_PREFIX: groupPrefix };
   const systems: SystemProcess[] = [];
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   let lagWatch: LagWatch | undefined;
@@ -113,7 +126,7 @@ async function main(): Promise<number> {
       await Promise.all(systems.map((s) => s.stop()));
       await gateway?.stop();
       await lagWatch?.close().catch(() => {});
-      if (values['delete-topic']) await deleteTopicAndGroups(brokers, topic, SYSTEM_NAMES.map(groupOf)).catch(() => {});
+      if (values['delete-topic']) await deleteTopicsAndGroups(brokers, [topic, topupsTopic], SYSTEM_NAMES.map(groupOf)).catch(() => {});
       await broker?.stop();
       await local?.stop();
     })();
@@ -131,7 +144,9 @@ async function main(): Promise<number> {
     local = process.env.DATABASE_URL ? undefined : await localPostgres({ root, env: process.env, urlVariable: 'DATABASE_URL', say: note });
     if (local) note(`database: ${local.description}`);
     const databaseUrl = process.env.DATABASE_URL ?? local?.url(DEMO_DATABASE) ?? '';
-    note(`run ${runId}: database ${new URL(databaseUrl).pathname.slice(1)}, broker ${brokers[0]}, topic ${topic}, state in ${stateDir}`);
+    note(
+      `run ${runId}: database ${new URL(databaseUrl).pathname.slice(1)}, broker ${brokers[0]}, topics ${topic} and ${topupsTopic}, state in ${stateDir}`,
+    );
     await ensureDatabase(databaseUrl);
     // Started when none answers; known to stopAll from the moment its start begins.
     const kafka = await localBroker(kafkaPort, {
@@ -146,8 +161,15 @@ async function main(): Promise<number> {
     const brokerPid = kafka.pid();
     if (brokerPid !== undefined) startedPids.push(brokerPid);
     if (kafka.owned) note(`started a Kafka broker on ${brokers[0]} (pid ${brokerPid})`);
+    await ensureTopic(brokers, topupsTopic, TOPUPS_PARTITIONS);
     gateway = await startGateway(
-      { ...env, DATABASE_URL: databaseUrl, AUTH_JWT_SECRET: secret, ...OWN_TOKEN_RULES },
+      {
+        ...env,
+        DATABASE_URL: databaseUrl,
+        AUTH_JWT_SECRET: secret,
+        SCHEMA_PATHS: examplesSchemaPaths(process.env),
+        ...OWN_TOKEN_RULES,
+      },
       join(stateDir, 'gateway.log'),
     );
     if (gateway.pid !== undefined) startedPids.push(gateway.pid);
@@ -160,7 +182,7 @@ async function main(): Promise<number> {
       expiresInSeconds: week,
     });
     for (const name of SYSTEM_NAMES) {
-      const token = await mintAccessToken(secret, { sub: name, scope: ['orders:read:all'], expiresInSeconds: week });
+      const token = await mintAccessToken(secret, { sub: name, scope: scopesOf(name), expiresInSeconds: week });
       const system = systemProcess(
         name,
         {
@@ -175,15 +197,25 @@ async function main(): Promise<number> {
       system.start();
       systems.push(system);
     }
-    lagWatch = new LagWatch(brokers, topic);
+    lagWatch = new LagWatch(brokers);
     const orders = orderGenerator(gateway.url, producerToken, runId);
     generator.stop = () => orders.stop();
     generator.done = orders.run(Number(values.rate));
     const started = Date.now();
     const elapsed = () => Math.floor((Date.now() - started) / 1000);
 
-    const expectedFor = (name: SystemName) =>
-      orders.settled.filter((o) => name !== 'topup' || o.product === 'phone-topup').map((o) => o.id);
+    const phoneTopUps = () => orders.settled.filter((o) => o.product === 'phone-topup');
+    /** Keys (observe.ts) of what a system should have of this run: notify tells of every order and every top-up. */
+    const expectedFor = (name: SystemName): string[] => {
+      if (name === 'topup') return phoneTopUps().map((o) => o.id);
+      const ids = orders.settled.map((o) => o.id);
+      return name === 'notify' ? [...ids, ...phoneTopUps().map((o) => topUpKey(o.id))] : ids;
+    };
+    /** When what a system's group reads was published; a top-up's outcome, at about its order's settlement. */
+    const publishedFor = (name: SystemName): number[] => [
+      ...orders.settled.map((o) => o.at),
+      ...(name === 'notify' ? phoneTopUps().map((o) => o.at) : []),
+    ];
     let lag: Record<string, number | null> | undefined;
     let kafkaState = 'up';
     let lagBusy = false;
@@ -191,7 +223,7 @@ async function main(): Promise<number> {
       if (lagBusy) return;
       lagBusy = true;
       void lagWatch
-        ?.lag(SYSTEM_NAMES.map(groupOf))
+        ?.lag(watched)
         .then((found) => {
           lag = found;
           if (kafkaState !== 'PAUSED') kafkaState = found ? 'up' : 'not answering';
@@ -202,17 +234,14 @@ async function main(): Promise<number> {
     };
     const rows = (): { rows: SystemRow[]; observed: Record<SystemName, Observed> } => {
       const observed = {} as Record<SystemName, Observed>;
-      const allowance = commitAllowance(
-        orders.settled.map((o) => o.at),
-        Date.now(),
-        commitIntervalMs,
-      );
       const list = SYSTEM_NAMES.map((name, i): SystemRow => {
         const seen = observe(name, stateDir);
         observed[name] = seen;
-        const ids = new Set(seen.orderIds);
+        const keys = seenKeys(seen);
+        const has = new Set(keys);
         const expected = expectedFor(name);
-        const ofThisRun = expected.filter((id) => ids.has(id)).length;
+        const ofThisRun = expected.filter((key) => has.has(key)).length;
+        const allowance = commitAllowance(publishedFor(name), Date.now(), commitIntervalMs);
         const running = systems[i]?.running() ?? false;
         const missing = expected.length - ofThisRun;
         const groupLag = lag === undefined ? undefined : (lag[groupOf(name)] ?? null);
@@ -221,7 +250,7 @@ async function main(): Promise<number> {
           key: String(i + 1),
           running,
           distinct: ofThisRun,
-          delivered: ofThisRun + Math.max(0, seen.delivered - seen.orderIds.length),
+          delivered: ofThisRun + Math.max(0, seen.delivered - keys.length),
           expected: expected.length,
           missing,
           lag: groupLag,
@@ -301,7 +330,7 @@ async function main(): Promise<number> {
         const k = key.toString();
         if (k === 'q' || k === '\u0003') quit();
         else if (k === 'k') void pauseKafka(5000);
-        else if (/^[1-4]$/.test(k)) {
+        else if (new RegExp(`^[1-${SYSTEM_NAMES.length}]$`).test(k)) {
           const system = systems[Number(k) - 1]!;
           if (system.running()) {
             note(`stopped ${system.name} (SIGTERM); press ${k} to start it`);
@@ -348,6 +377,7 @@ async function main(): Promise<number> {
         settledIds: database.map((o) => o.id),
         phoneTopupIds: database.filter((o) => o.product === 'phone-topup').map((o) => o.id),
       },
+      topupsTopic,
       systems: Object.fromEntries(
         SYSTEM_NAMES.map((name) => {
           const seen = observed[name];
@@ -359,6 +389,7 @@ async function main(): Promise<number> {
               distinctEvents: seen.orderIds.length,
               delivered: seen.delivered,
               orderIds: seen.orderIds.filter((id) => thisRun.has(id)),
+              ...(name === 'notify' && { topUpOrderIds: seen.topUpOrderIds.filter((id) => thisRun.has(id)) }),
               ...seen.numbers,
             },
           ];

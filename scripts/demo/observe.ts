@@ -2,12 +2,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { groupLag } from './system-state.js';
+import { combinedLag, groupLag, retained } from './system-state.js';
 import type { SystemName } from './systems.js';
 
 export interface Observed {
-  /** Order ids of the distinct events applied (one per eventId). */
+  /** Order ids of the distinct events applied (one per eventId); notify: the orders whose customer it told "charged". */
   orderIds: string[];
+  /** notify: the orders whose top-up outcome it has (told, or held until the charge); [] for the others. */
+  topUpOrderIds: string[];
   /** Deliveries, repeats included (analytics: lines, as kafkajs repeats are dropped before writing). */
   delivered: number;
   lastEventAt: string | null;
@@ -17,11 +19,19 @@ export interface Observed {
   numbers: Record<string, number>;
 }
 
+/** What the demo expects of a system, and finds in it, as keys: an order's id, and `topUpKey(id)` for its top-up's outcome. */
+export const topUpKey = (orderId: string): string => `top-up ${orderId}`;
+export const seenKeys = (observed: Observed): string[] => [...observed.orderIds, ...observed.topUpOrderIds.map(topUpKey)];
+
 interface SubscribedState {
   applied: Record<string, string>;
   delivered: number;
   lastEventAt: string | null;
   figure: Record<string, unknown>;
+}
+
+interface NotifyFigure {
+  orders?: Record<string, { charged: boolean; topUp?: string }>;
 }
 
 const readJson = <T>(path: string): T | undefined => {
@@ -33,7 +43,18 @@ const readJson = <T>(path: string): T | undefined => {
 };
 
 function figureOf(name: SystemName, figure: Record<string, unknown>): Pick<Observed, 'figure' | 'numbers'> {
-  if (name === 'topup') return { figure: `${figure.done} top-ups done`, numbers: { topUps: Number(figure.done) } };
+  if (name === 'topup') {
+    const done = Number(figure.done ?? 0);
+    const failed = Number(figure.failed ?? 0);
+    return { figure: `${done} top-ups done, ${failed} failed`, numbers: { topUps: done + failed, done, failed } };
+  }
+  if (name === 'notify') {
+    const { charged, toppedUp, topUpFailed, held } = figure as Record<'charged' | 'toppedUp' | 'topUpFailed' | 'held', number>;
+    return {
+      figure: `${charged} charged, ${toppedUp} topped up, ${topUpFailed} top-ups failed${held > 0 ? `, ${held} held` : ''}`,
+      numbers: { charged, toppedUp, topUpFailed, held },
+    };
+  }
   if (name === 'recon') {
     const { differences, checks, behind } = figure as { differences: number; checks: number; behind: number };
     const loud = differences > 0 ? `\u001b[1;31m${differences} DIFFERENCES\u001b[0m` : '0 differences';
@@ -64,6 +85,7 @@ export function observe(name: SystemName, stateDir: string): Observed {
     });
     return {
       orderIds: parsed.map((p) => p.orderId),
+      topUpOrderIds: [],
       delivered: lines.length,
       lastEventAt: lines.length > 0 ? statSync(file).mtime.toISOString() : null,
       figure: `${lines.length} lines written`,
@@ -71,24 +93,30 @@ export function observe(name: SystemName, stateDir: string): Observed {
     };
   }
   const state = readJson<SubscribedState>(join(stateDir, name, 'state.json'));
-  if (!state) return { orderIds: [], delivered: 0, lastEventAt: null, figure: '-', numbers: {} };
+  if (!state) return { orderIds: [], topUpOrderIds: [], delivered: 0, lastEventAt: null, figure: '-', numbers: {} };
+  // notify's events are about orders twice (the charge and the top-up): what it told is in its figure.
+  const told = name === 'notify' ? Object.entries((state.figure as NotifyFigure).orders ?? {}) : undefined;
   return {
-    orderIds: Object.values(state.applied),
+    orderIds: told ? told.filter(([, o]) => o.charged).map(([id]) => id) : Object.values(state.applied),
+    topUpOrderIds: told ? told.filter(([, o]) => o.topUp !== undefined).map(([id]) => id) : [],
     delivered: state.delivered,
     lastEventAt: state.lastEventAt,
     ...figureOf(name, state.figure),
   };
 }
 
-/** Lag of consumer groups: the topic's end offsets minus the group's committed ones. */
+/** A consumer group and the topics it reads (notify's one group reads two). */
+export interface WatchedGroup {
+  group: string;
+  topics: readonly string[];
+}
+
+/** Lag of consumer groups: the topics' end offsets minus the group's committed ones. */
 export class LagWatch {
   private admin: Admin;
   private connected = false;
 
-  constructor(
-    brokers: string[],
-    private topic: string,
-  ) {
+  constructor(brokers: string[]) {
     this.admin = new Kafka({
       clientId: 'demo-lag',
       brokers,
@@ -99,18 +127,24 @@ export class LagWatch {
     }).admin();
   }
 
-  /** Lag per group (null: no offsets yet, see groupLag), or undefined when Kafka does not answer within 3 s. */
-  async lag(groups: string[]): Promise<Record<string, number | null> | undefined> {
+  /** Lag per group over its topics (null: no offsets yet, see combinedLag), or undefined when Kafka does not answer within 3 s. */
+  async lag(groups: readonly WatchedGroup[]): Promise<Record<string, number | null> | undefined> {
     const work = async () => {
       if (!this.connected) {
         await this.admin.connect();
         this.connected = true;
       }
-      const ends = await this.admin.fetchTopicOffsets(this.topic);
+      const topics = [...new Set(groups.flatMap((g) => g.topics))];
+      const ends = new Map(await Promise.all(topics.map(async (t) => [t, await this.admin.fetchTopicOffsets(t)] as const)));
       const result: Record<string, number | null> = {};
-      for (const groupId of groups) {
-        const [committed] = await this.admin.fetchOffsets({ groupId, topics: [this.topic] });
-        result[groupId] = groupLag(ends, committed?.partitions ?? []);
+      for (const { group, topics: read } of groups) {
+        const committed = await this.admin.fetchOffsets({ groupId: group, topics: [...read] });
+        result[group] = combinedLag(
+          read.map((topic) => {
+            const end = ends.get(topic) ?? [];
+            return { lag: groupLag(end, committed.find((c) => c.topic === topic)?.partitions ?? []), retained: retained(end) };
+          }),
+        );
       }
       return result;
     };

@@ -55,6 +55,21 @@ export async function untilTopicReady(brokers: string[], topic: string, timeoutM
   }
 }
 
+/**
+ * Creates `topic` unless it exists: the top-up system's topic belongs to it, not to the gateway, which only reads it
+ * (a declared topic that does not exist yet would only make the gateway's subscriptions wait for it).
+ */
+export async function ensureTopic(brokers: string[], topic: string, numPartitions: number): Promise<void> {
+  const admin = new Kafka({ clientId: 'demo-setup', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    // false when it exists already (a demo run before this one).
+    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export interface Gateway {
   url: string;
   pid: number | undefined;
@@ -110,13 +125,13 @@ export async function startGateway(env: Record<string, string>, logFile: string)
   }
 }
 
-/** Removes what a run left in Kafka (a test's topic and groups); a broker that does not answer is left alone. */
-export async function deleteTopicAndGroups(brokers: string[], topic: string, groups: string[]): Promise<void> {
+/** Removes what a run left in Kafka (a test's topics and groups); a broker that does not answer is left alone. */
+export async function deleteTopicsAndGroups(brokers: string[], topics: string[], groups: string[]): Promise<void> {
   const admin = new Kafka({ clientId: 'demo-cleanup', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } }).admin();
   await admin.connect();
   try {
     await admin.deleteGroups(groups).catch(() => {});
-    await admin.deleteTopics({ topics: [topic] });
+    await admin.deleteTopics({ topics });
   } finally {
     await admin.disconnect();
   }

@@ -34,6 +34,20 @@ export function groupLag(ends: readonly PartitionEnd[], committed: readonly Comm
   }, 0);
 }
 
+/** Records a topic still retains: what a group that committed nothing on it has not read. */
+export const retained = (ends: readonly PartitionEnd[]): number =>
+  ends.reduce((sum, end) => sum + Math.max(0, Number(end.high) - Number(end.low)), 0);
+
+/**
+ * The lag of a group that reads several topics, from its lag on each: a topic it committed nothing on counts with
+ * every record it retains, and the whole is null only when the group committed on none of them (notify before
+ * anything is published is not behind).
+ */
+export function combinedLag(perTopic: readonly { lag: number | null; retained: number }[]): number | null {
+  if (perTopic.every((topic) => topic.lag === null)) return null;
+  return perTopic.reduce((sum, topic) => sum + (topic.lag ?? topic.retained), 0);
+}
+
 export const lagText = (lag: Lag): string => (lag === undefined ? '?' : lag === null ? 'no offsets yet' : String(lag));
 
 /**

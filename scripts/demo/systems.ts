@@ -1,10 +1,10 @@
-/** The four downstream systems as separate processes the demo can stop, kill and start again. */
+/** The five downstream systems as separate processes the demo can stop, kill and start again. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { root } from './stack.js';
 
-export const SYSTEM_NAMES = ['topup', 'recon', 'clearing', 'analytics'] as const;
+export const SYSTEM_NAMES = ['topup', 'recon', 'clearing', 'analytics', 'notify'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 const scripts: Record<SystemName, string> = {
@@ -12,6 +12,7 @@ const scripts: Record<SystemName, string> = {
   recon: 'examples/reconciliation.ts',
   clearing: 'examples/clearing.ts',
   analytics: 'examples/analytics.ts',
+  notify: 'examples/notifications.ts',
 };
 
 export interface SystemProcess {

@@ -47,8 +47,11 @@ export function renderFrame(frame: Frame): string {
       `${pad(`${row.key}   ${row.name}`, 16)}${pad(seen, 20)}${pad(lagText(row.lag), 16)}${pad(last, 14)}${pad(row.figure, 56)}${status(row)}`,
     );
   }
-  lines.push('', 'events seen = distinct events of this run / orders settled this run for it (+ repeats dropped by eventId)');
-  if (frame.interactive) lines.push('keys: 1-4 stop/start a system   k pause Kafka 5 s   q quit');
+  lines.push(
+    '',
+    'events seen = distinct events of this run / orders settled this run for it, and for notify their top-ups too (+ repeats dropped by eventId)',
+  );
+  if (frame.interactive) lines.push(`keys: 1-${frame.rows.length} stop/start a system   k pause Kafka 5 s   q quit`);
   lines.push('', ...frame.notes.slice(-6));
   return `\u001b[H\u001b[2J${lines.join('\n')}\n`;
 }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { commitAllowance, groupLag, lagText, newlyInStep, stateText, systemState } from '../../scripts/demo/system-state.js';
+import {
+  combinedLag,
+  commitAllowance,
+  groupLag,
+  lagText,
+  newlyInStep,
+  retained,
+  stateText,
+  systemState,
+} from '../../scripts/demo/system-state.js';
 import { renderLine, type SystemRow } from '../../scripts/demo/view.js';
 
 const ends = [
@@ -40,6 +49,41 @@ describe('groupLag', () => {
       groupLag(ends, [
         { partition: 0, offset: '12' },
         { partition: 1, offset: '7' },
+      ]),
+    ).toBe(0);
+  });
+});
+
+describe('combinedLag', () => {
+  it('should add the lag on each topic of a group that reads several, counting a topic it never committed on in full', () => {
+    expect(retained(ends)).toBe(10 + 3);
+    expect(combinedLag([{ lag: 2, retained: 10 }])).toBe(2);
+    expect(
+      combinedLag([
+        { lag: 2, retained: 10 },
+        { lag: 0, retained: 5 },
+      ]),
+    ).toBe(2);
+    // Offsets on the orders' topic, none yet on the top-ups' topic that holds 4 records: 4 unread.
+    expect(
+      combinedLag([
+        { lag: 1, retained: 50 },
+        { lag: null, retained: 4 },
+      ]),
+    ).toBe(5);
+  });
+
+  it('should be null only when the group committed on none of its topics', () => {
+    expect(
+      combinedLag([
+        { lag: null, retained: 50 },
+        { lag: null, retained: 0 },
+      ]),
+    ).toBeNull();
+    expect(
+      combinedLag([
+        { lag: 0, retained: 50 },
+        { lag: null, retained: 0 },
       ]),
     ).toBe(0);
   });
