@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { mintAccessToken } from '../src/adapters/auth/access-tokens.js';
 import { ConfigError, loadTokenSettings, type TokenSettings } from '../src/config.js';
 import { SCOPES } from '../src/domain/caller.js';
+import { buildGatewayGraphQL } from '../src/graphql/schema.js';
+import { parseSchemaPaths } from '../src/graphql/schema-sources.js';
 import { devSecretFile, readDevSecret } from './dev-secret.js';
 import { endInOneLine } from './fail-in-one-line.js';
 
@@ -38,8 +40,26 @@ try {
 
 const sub = values.sub || fail(`token: --sub is required; ${usage}`);
 const scope = values.scope.split(/[\s,]+/).filter(Boolean);
-const unknown = scope.filter((s) => !(SCOPES as readonly string[]).includes(s));
-if (unknown.length > 0) fail(`token: unknown scope ${unknown.join(', ')}; use ${SCOPES.join(', ')}`);
+const malformed = scope.filter((s) => !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/.test(s));
+if (malformed.length > 0) fail(`token: malformed scope ${malformed.join(', ')}; a scope is letters, digits and . _ : / -`);
+// The gateway's own scopes and the readScope of every declared field it would load here: anything else is minted
+// (a declaration may live in a SCHEMA_PATHS this shell does not set), with a note in case it is a typo.
+const known = new Set<string>([...SCOPES, ...declaredReadScopes()]);
+const unknown = scope.filter((s) => !known.has(s));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `token: note: no declaration loaded here reads ${unknown.join(', ')} (known: ${[...known].join(', ')}); minted anyway\n`,
+  );
+}
+function declaredReadScopes(): string[] {
+  try {
+    return buildGatewayGraphQL({ schemaPaths: parseSchemaPaths(process.env.SCHEMA_PATHS) }).topics.map((t) => t.declaration.readScope);
+  } catch {
+    // A schema that does not load is the gateway's to report; minting does not depend on it.
+    return [];
+  }
+}
+
 if (!/^[1-9]\d*$/.test(values.ttl)) fail('token: --ttl must be a positive whole number of seconds');
 let settings: TokenSettings;
 try {

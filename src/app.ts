@@ -17,7 +17,8 @@ import { createLedgerService } from './domain/ledger-service.js';
 import { SubscriptionChurn } from './domain/subscription-churn.js';
 import type { GatewayServices } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
-import { buildGatewayGraphQL } from './graphql/schema.js';
+import { buildGatewayGraphQL, type GatewayGraphQL } from './graphql/schema.js';
+import { subscriptionExamples } from './graphql/subscription-examples.js';
 import { subscriptionSharing } from './graphql/subscription-sharing.js';
 import type { Logger } from './logger.js';
 import { groupLabeler, groupLabelKey } from './observability/group-labels.js';
@@ -29,7 +30,7 @@ import { composeRelay, type RelaySettings } from './relay/compose-relay.js';
 import { startRelayThread } from './relay/relay-thread.js';
 import type { RelayWorkerConfig } from './relay-worker.js';
 import { createDrainState } from './transport/drain.js';
-import { createExplorerHandler, createExplorerOffHandler, explorerAssetsExist } from './transport/explorer.js';
+import { createExplorerHandler, createExplorerOffHandler, explorerAssetsExist, MUTATIONS_TAB } from './transport/explorer.js';
 import { healthRoutes } from './transport/health.js';
 import { createHttpServer } from './transport/http-server.js';
 import { metricsRoute } from './transport/metrics.js';
@@ -63,6 +64,8 @@ export interface App {
 export interface AppOptions {
   /** Pre-filled Authorization header for the explorer (development). */
   explorerToken?: string;
+  /** The schema and its declared fields, when the caller already built them from this config. @default built here */
+  graphql?: GatewayGraphQL;
 }
 
 /**
@@ -70,7 +73,7 @@ export interface AppOptions {
  * `@topic` declaration throws (ConfigError, TopicDeclarationError) before anything is opened.
  */
 export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
-  const { schema, topics } = buildGatewayGraphQL({ schemaPaths: config.SCHEMA_PATHS, env: config.topicEnvironment });
+  const { schema, topics } = options.graphql ?? buildGatewayGraphQL({ schemaPaths: config.SCHEMA_PATHS, env: config.topicEnvironment });
   const database = openDatabase(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, coalesceWrites: config.DATABASE_COALESCE_WRITES });
   // The relay is built below; the signal reaches it in-process whenever it holds the lease.
   const outboxSignal = createOutboxSignal(database.sql, {
@@ -201,7 +204,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       config.EXPLORER_ENABLED
         ? createExplorerHandler({
             assetsDir: EXPLORER_ASSETS_DIR,
-            exampleOperations: config.NODE_ENV === 'development',
+            ...(config.NODE_ENV === 'development' && { exampleTabs: [MUTATIONS_TAB, ...subscriptionExamples(topics)] }),
             ...(options.explorerToken && { initialHeaders: JSON.stringify({ Authorization: `Bearer ${options.explorerToken}` }) }),
           })
         : createExplorerOffHandler(),

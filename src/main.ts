@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { developmentTokenPlan } from './development-token.js';
 import { SCOPES } from './domain/caller.js';
+import { buildGatewayGraphQL, type GatewayGraphQL } from './graphql/schema.js';
 import { createLogger } from './logger.js';
 import { TopicDeclarationError } from './subscriptions/topic-directive.js';
 
@@ -17,8 +18,11 @@ function stopOnBadConfiguration(error: unknown): void {
 /** Loads configuration, builds the app, starts it, and stops it on SIGTERM/SIGINT: the only process.exit. */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
+  let graphql: GatewayGraphQL;
   try {
     config = loadConfig();
+    // The schema and its declarations are configuration too: a broken one stops start-up like a bad variable.
+    graphql = buildGatewayGraphQL({ schemaPaths: config.SCHEMA_PATHS, env: config.topicEnvironment });
   } catch (error) {
     stopOnBadConfiguration(error);
     throw error;
@@ -29,20 +33,14 @@ async function main(): Promise<void> {
   const devToken = devPlan?.issue
     ? await mintAccessToken(config.AUTH_JWT_SECRET, {
         sub: 'developer',
-        scope: [...SCOPES],
+        // Every scope this gateway reads, the declared fields' readScopes included: the explorer can try all of them.
+        scope: [...new Set([...SCOPES, ...graphql.topics.map((topic) => topic.declaration.readScope)])],
         expiresInSeconds: devPlan.lifetimeSeconds,
         ...(config.AUTH_JWT_AUDIENCE !== undefined && { audience: config.AUTH_JWT_AUDIENCE }),
         ...(config.AUTH_JWT_ISSUER !== undefined && { issuer: config.AUTH_JWT_ISSUER }),
       })
     : undefined;
-  let app: Awaited<ReturnType<typeof buildApp>>;
-  try {
-    // The schema and its declarations are read here: a broken one stops start-up like a bad variable.
-    app = await buildApp(config, logger, devToken ? { explorerToken: devToken } : {});
-  } catch (error) {
-    stopOnBadConfiguration(error);
-    throw error;
-  }
+  const app = await buildApp(config, logger, { graphql, ...(devToken && { explorerToken: devToken }) });
 
   let stopping = false;
   const stop = (signal: string) => {

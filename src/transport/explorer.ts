@@ -18,17 +18,16 @@ export interface ExplorerOptions {
    * @default undefined, an empty headers editor
    */
   initialHeaders?: string;
-  /** Open the example operations of {@link EXAMPLE_TABS} on a first visit. */
-  exampleOperations: boolean;
+  /** Tabs opened on a first visit (example operations); none when absent. */
+  exampleTabs?: NonNullable<ExplorerConfig['initialTabs']>;
 }
 
 /** Where the hashed assets are served; explorer/vite.config.ts builds with the same `base`. */
 export const EXPLORER_ASSETS_PATH = '/graphql/explorer/assets';
 
-/** Example operations of the contract: the mutations in one tab, the subscription in another so it can keep running. */
-export const EXAMPLE_TABS: NonNullable<ExplorerConfig['initialTabs']> = [
-  {
-    query: `# Run Open and Deposit, start the subscription in the Settled tab, then PlaceOrder.
+/** The mutations of the contract in one tab; each declared subscription comes in a tab of its own, to keep running. */
+export const MUTATIONS_TAB: NonNullable<ExplorerConfig['initialTabs']>[number] = {
+  query: `# Run Open and Deposit, start the subscription in the OrderSettled tab, then PlaceOrder.
 # Replaying an idempotencyKey returns the original result: change it to place another order.
 
 mutation Open {
@@ -66,25 +65,7 @@ mutation PlaceOrder {
   }
 }
 `,
-  },
-  {
-    query: `subscription Settled {
-  orderSettled(filter: { accountId: "acc-1" }) {
-    eventId
-    partition
-    offset
-    publishedAt
-    order {
-      id
-      amount
-      balanceAfter
-      product
-    }
-  }
-}
-`,
-  },
-];
+};
 
 /** Whether `npm run build` has produced the explorer, so the server can say so at start-up. */
 export function explorerAssetsExist(assetsDir: string): boolean {
@@ -116,10 +97,10 @@ export function createExplorerOffHandler(): Router {
  * assets under {@link EXPLORER_ASSETS_PATH}; every other request goes on to the
  * next handler. Mount it before Apollo: `app.use(createExplorerHandler(...))`.
  */
-export function createExplorerHandler({ assetsDir, initialHeaders, exampleOperations }: ExplorerOptions): Router {
+export function createExplorerHandler({ assetsDir, initialHeaders, exampleTabs }: ExplorerOptions): Router {
   const config: ExplorerConfig = {
     ...(initialHeaders ? { initialHeaders } : {}),
-    ...(exampleOperations ? { initialTabs: EXAMPLE_TABS } : {}),
+    ...(exampleTabs ? { initialTabs: exampleTabs } : {}),
   };
   const router = express.Router();
 

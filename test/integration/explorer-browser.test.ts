@@ -143,7 +143,7 @@ async function placeOrder(key: string): Promise<string> {
 }
 
 describe('explorer in a browser, against the real gateway', () => {
-  it('should show a settled order in the Settled example subscription, authenticated by the pre-filled token, all from its own origin', async () => {
+  it('should show a settled order in the OrderSettled example subscription, authenticated by the pre-filled token, all from its own origin', async () => {
     await openFundedAccount(gatewayUrl, admin, EXAMPLE_ACCOUNT, 1_000_000n);
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     cleanups.push(() => context.close());
@@ -153,9 +153,9 @@ describe('explorer in a browser, against the real gateway', () => {
     expect(csp).toContain("script-src 'self'");
     // The headers editor holds the development token; the test adds nothing of its own.
     await expect.poll(() => editorText(page, '.graphiql-editor-tool'), SLOW).toContain(`"Authorization":"Bearer ${explorerToken}"`);
-    await expect(page.getByRole('tab').allInnerTexts()).resolves.toEqual(['Open', 'Settled']);
+    await expect(page.getByRole('tab').allInnerTexts()).resolves.toEqual(['Open', 'OrderSettled']);
 
-    await page.getByRole('tab', { name: 'Settled' }).click();
+    await page.getByRole('tab', { name: 'OrderSettled' }).click();
     await expect
       .poll(() => editorText(page, '.graphiql-query-editor'), SLOW)
       .toContain(`orderSettled(filter: { accountId: "${EXAMPLE_ACCOUNT}" })`);

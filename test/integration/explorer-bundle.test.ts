@@ -4,12 +4,15 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { useServer as serveGraphqlWs } from 'graphql-ws/use/ws';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { createExplorerHandler, EXAMPLE_TABS, EXPLORER_ASSETS_PATH, explorerAssetsExist } from '../../src/transport/explorer.js';
+import { buildGatewayGraphQL } from '../../src/graphql/schema.js';
+import { subscriptionExamples } from '../../src/graphql/subscription-examples.js';
+import { createExplorerHandler, EXPLORER_ASSETS_PATH, explorerAssetsExist, MUTATIONS_TAB } from '../../src/transport/explorer.js';
 import { ensureExplorerBuilt, launchChromium } from '../support/browser.js';
 import { cleanupList } from '../support/cleanup.js';
 
@@ -30,11 +33,23 @@ const settledEvent = {
   partition: 0,
   offset: '7',
   publishedAt: '2026-11-24T09:30:00.000Z',
-  order: { id: 'ord-1', amount: '1999', balanceAfter: '8001', product: 'phone-topup' },
+  order: {
+    id: 'ord-1',
+    accountId: 'acc-1',
+    amount: '1999',
+    currency: 'USD',
+    product: 'phone-topup',
+    reference: null,
+    balanceAfter: '8001',
+  },
 };
 
 const cleanups = cleanupList();
 afterAll(() => cleanups.run());
+
+/** The gateway's own example tabs: the mutations, then one subscription per field schema.graphql declares. */
+const EXAMPLE_TABS = [MUTATIONS_TAB, ...subscriptionExamples(buildGatewayGraphQL().topics)];
+const TOPUPS_SDL = fileURLToPath(new URL('../../examples/topups.graphql', import.meta.url));
 
 /**
  * The explorer router alone, beside a stand-in GraphQL endpoint (HTTP and graphql-ws)
@@ -54,7 +69,7 @@ async function startServer() {
   const connectionParams: unknown[] = [];
 
   const app = express();
-  app.use(createExplorerHandler({ assetsDir: ASSETS_DIR, initialHeaders: TOKEN_HEADERS, exampleOperations: true }));
+  app.use(createExplorerHandler({ assetsDir: ASSETS_DIR, initialHeaders: TOKEN_HEADERS, exampleTabs: EXAMPLE_TABS }));
   app.get('/graphql', (_req, res) => {
     res.json({ servedBy: 'graphql' });
   });
@@ -144,7 +159,7 @@ describe('explorer bundle', () => {
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     await expect.poll(() => editorText(page, '.graphiql-query-editor'), SLOW).toContain('openAccount(input: { id: "acc-1"');
     await expect.poll(() => editorText(page, '.graphiql-editor-tool'), SLOW).toContain('"Authorization":"Bearer test-token"');
-    await expect(page.getByRole('tab').allInnerTexts()).resolves.toEqual(['Open', 'Settled']);
+    await expect(page.getByRole('tab').allInnerTexts()).resolves.toEqual(['Open', 'OrderSettled']);
     // The schema is fetched with the initial token, before the headers editor exists.
     await expect.poll(() => server.httpAuthorizations, SLOW).toContain('Bearer test-token');
     await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
@@ -156,8 +171,8 @@ describe('explorer bundle', () => {
   it('should send the Authorization header as the connection_init payload of subscriptions', async () => {
     const { page, foreignRequests, problems } = await openPage();
 
-    await page.getByRole('tab', { name: 'Settled' }).click();
-    await expect.poll(() => editorText(page, '.graphiql-query-editor'), SLOW).toContain('subscription Settled');
+    await page.getByRole('tab', { name: 'OrderSettled' }).click();
+    await expect.poll(() => editorText(page, '.graphiql-query-editor'), SLOW).toContain('subscription OrderSettled');
     // Until GraphiQL has parsed the new tab, the button is still the first tab's menu of operations.
     await page.locator('.graphiql-execute-button:not([aria-haspopup])').click();
     await expect.poll(() => editorText(page, '.graphiql-response'), SLOW).toContain('"eventId": "evt-1"');
@@ -213,7 +228,6 @@ describe('explorer bundle', () => {
       createExplorerHandler({
         assetsDir: ASSETS_DIR,
         initialHeaders: '{"x":"</script><script>alert(1)</script>"}',
-        exampleOperations: false,
       }),
     );
     const html = await fetchPage(app);
@@ -226,15 +240,19 @@ describe('explorer bundle', () => {
     const empty = mkdtempSync(join(tmpdir(), 'explorer-'));
     cleanups.push(() => rmSync(empty, { recursive: true, force: true }));
     expect(explorerAssetsExist(empty)).toBe(false);
-    const app = express().use(createExplorerHandler({ assetsDir: empty, exampleOperations: false }));
+    const app = express().use(createExplorerHandler({ assetsDir: empty }));
     const page = await fetchPageWithStatus(app);
     expect(page.status).toBe(503);
     expect(page.body).toContain('npm run build');
   });
 
-  it('should offer example operations that are valid against the schema', () => {
+  it('should offer example operations that are valid against the schema, one subscription per declared field', () => {
     const schema = buildSchema(readFileSync(SCHEMA_FILE ?? '', 'utf8'));
     for (const tab of EXAMPLE_TABS) expect(validate(schema, parse(tab.query)).map(String)).toEqual([]);
+    const withTopups = buildGatewayGraphQL({ schemaPaths: [TOPUPS_SDL] });
+    const examples = subscriptionExamples(withTopups.topics);
+    expect(examples.map((tab) => /subscription (\w+)/.exec(tab.query)?.[1])).toEqual(['OrderSettled', 'TopupCompleted']);
+    for (const tab of examples) expect(validate(withTopups.schema, parse(tab.query)).map(String)).toEqual([]);
   });
 });
 
