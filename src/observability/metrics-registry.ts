@@ -213,16 +213,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
       'Records of declared topics skipped because they do not fit the declaration, by Subscription field and reason',
     ),
   );
-  const rejectedSeries = new Map<string, CounterSeries>();
-  const recordRejected = (field: string, reason: string) => {
-    const key = `${field}\0${reason}`;
-    let series = rejectedSeries.get(key);
-    if (!series) {
-      series = rejected.series({ field, reason });
-      rejectedSeries.set(key, series);
-    }
-    series.inc();
-  };
+  // Rare by nature (a producer's mistake), so the series is looked up per record.
+  const recordRejected = (field: string, reason: string) => rejected.series({ field, reason }).inc();
 
   // The outbox and its relay (figures carried over from the relay's thread).
   const publishDuration = bound(
