@@ -43,8 +43,10 @@ export interface LogClient {
   watermarks(topic: string): Promise<ReadonlyMap<number, Watermarks>>;
   /** Per partition, the first offset whose timestamp is at or after `at`; a partition with none is absent. */
   offsetsAt(topic: string, at: Date): Promise<ReadonlyMap<number, bigint>>;
-  /** The shared live read: waits up to `maxWaitMs` for anything new. */
+  /** The shared live read: waits up to `maxWaitMs` for anything new (on a connection of the topic's own). */
   tail(topic: string, offsets: ReadonlyMap<number, bigint>, maxWaitMs: number, maxBytesPerPartition: number): Promise<FetchedPartition[]>;
+  /** The topic's live read stopped: its connection may go. */
+  endTail(topic: string): Promise<void>;
   /** A catch-up read: answers at once with what is there. */
   read(topic: string, offsets: ReadonlyMap<number, bigint>, maxBytesPerPartition: number): Promise<FetchedPartition[]>;
   /** The group's committed offsets on the topic (partitions without one are absent). */

@@ -164,6 +164,7 @@ export class TopicTail<T> {
         await new Promise((resolve) => setTimeout(resolve, pauseMs));
       }
     }
+    await log.endTail(topic).catch(() => undefined);
   }
 
   async #isGone(): Promise<boolean> {

@@ -15,6 +15,7 @@ function fakeLog(ends: Map<number, bigint>, committed: Map<string, Map<number, b
     partitions: unused,
     offsetsAt: unused,
     tail: unused,
+    endTail: unused,
     read: unused,
     commit: unused,
     deleteGroups: unused,
