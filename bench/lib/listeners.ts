@@ -20,3 +20,26 @@ export function pidListeningOn(port: number): number | null {
     return null;
   }
 }
+
+/**
+ * Counts the established TCP connections of process `pid` to remote `port` in `ss -Htnp` output (State, Recv-Q,
+ * Send-Q, Local, Peer, Process): the gateway's sockets to the broker, worker threads included (they share the pid).
+ */
+export function connectionsOf(ssOutput: string, pid: number, port: number): number {
+  let count = 0;
+  for (const line of ssOutput.split('\n')) {
+    const columns = line.trim().split(/\s+/);
+    if (columns[0] !== 'ESTAB' || !(columns[4] ?? '').endsWith(`:${port}`)) continue;
+    if (line.includes(`pid=${pid},`)) count++;
+  }
+  return count;
+}
+
+/** The established TCP connections of `pid` to local port `port`, or NaN when `ss` cannot say. */
+export function connectionCount(pid: number, port: number): number {
+  try {
+    return connectionsOf(execFileSync('ss', ['-Htnp'], { encoding: 'utf8' }), pid, port);
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -5,9 +5,9 @@ import { migratedScratchDatabase, removeKafkaResources, uniqueName } from './env
 import { graphqlClient } from './http-client.js';
 import type { ScenarioContext } from './scenario.js';
 
-/** The load generator's token: one caller that may open accounts, place orders and read every order. */
-export const benchToken = (): Promise<string> =>
-  mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all'] });
+/** The load generator's token: one caller that may open accounts, place orders and read every order (and `readScopes`). */
+export const benchToken = (readScopes: readonly string[] = []): Promise<string> =>
+  mintAccessToken(BENCH_SECRET, { sub: 'bench', scope: ['accounts:write', 'orders:write', 'orders:read:all', ...readScopes] });
 
 export interface ScenarioGatewayOptions {
   /** The scenario's name: in its progress line and its topic's name (`bench-<name>-...`). */
@@ -21,6 +21,8 @@ export interface ScenarioGatewayOptions {
   maxSockets?: number;
   /** src/main.ts through tsx instead of the build (child-server.ts). @default false */
   fromSource?: boolean;
+  /** More scopes of the bench token: the readScope of a declared topic the gateway is given. */
+  readScopes?: readonly string[];
 }
 
 export interface ScenarioGateway {
@@ -51,7 +53,7 @@ export async function startScenarioGateway(context: ScenarioContext, options: Sc
     options.fromSource,
   );
   context.defer(() => server.stop());
-  const token = await benchToken();
+  const token = await benchToken(options.readScopes);
   const client = graphqlClient(server.url, { token, maxSockets: options.maxSockets ?? 64 });
   context.defer(async () => client.close());
   return { server, database, brokers, topic, groupPrefix, token, client };

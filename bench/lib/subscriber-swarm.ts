@@ -2,10 +2,12 @@
  * Many graphql-ws subscriptions, in a process of their own so that opening thousands of them does not
  * saturate the load generator. Driven over IPC by the subscriber-scale scenario (`fork` with tsx):
  * `{ type: 'open', count }` opens more, `{ type: 'status' }` answers what is ready, `{ type: 'close' }` ends.
- * A subscription is ready when its first event arrived. Every tenth is durable (`subscriberId`).
+ * A subscription is ready when its first event arrived. Subscriptions take the setup's fields in turn (one field, or
+ * half and half over two), and every tenth of each field's is durable (`subscriberId`).
  */
 import type { Client } from 'graphql-ws';
-import { gatewaySocket, orderSettledQuery, subscribeOrderSettled } from '../../examples/support/gateway-subscriptions.js';
+import { gatewaySocket } from '../../examples/support/gateway-subscriptions.js';
+import { subscribeField, type TopicField } from './subscribers.js';
 
 interface Setup {
   url: string;
@@ -15,6 +17,8 @@ interface Setup {
   perConnection: number;
   /** New subscriptions opened per second. */
   perSecond: number;
+  /** The declared fields subscribed to, in turn. */
+  fields: TopicField[];
 }
 
 export type SwarmRequest = { type: 'open'; count: number; since?: string } | { type: 'status' } | { type: 'close' };
@@ -27,7 +31,6 @@ export interface SwarmStatus {
   readyLatencies: number[];
 }
 
-const QUERY = orderSettledQuery('order { id }');
 const setup = JSON.parse(process.env.SWARM_SETUP ?? '{}') as Setup;
 if (new URL(setup.url).hostname !== '127.0.0.1') throw new Error('the swarm connects to loopback only');
 
@@ -57,23 +60,27 @@ function clientFor(index: number): Client {
 function openOne(index: number, since: string | undefined) {
   const started = performance.now();
   let first = true;
+  const fields = setup.fields.length;
   const variables = {
     filter: { accountId: setup.accountId },
-    ...(index % 10 === 0 && { subscriberId: `swarm-${index}` }),
+    ...(Math.floor(index / fields) % 10 === 0 && { subscriberId: `swarm-${index}` }),
     ...(since && { since }),
   };
   unsubscribes.push(
-    subscribeOrderSettled(clientFor(index), QUERY, variables, {
-      event: () => {
+    subscribeField(
+      clientFor(index),
+      setup.fields[index % fields] as TopicField,
+      variables,
+      () => {
         if (!first) return;
         first = false;
         ready++;
         latencies.push(performance.now() - started);
       },
-      errors: () => {
+      () => {
         errors++;
       },
-    }),
+    ),
   );
   open++;
 }

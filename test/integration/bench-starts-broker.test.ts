@@ -51,6 +51,8 @@ describe('npm run bench with no broker on its port', () => {
     expect(code, bench.output()).toBe(0);
     expect(bench.output()).toContain(`no broker answers on 127.0.0.1:${KAFKA_PORT}: starting one`);
     expect(bench.output()).toMatch(/placeOrder response -> event\s+20\s/);
+    // The bench's own SDL (bench/lib/second-topic.graphql) is served: its records reach the subscriber.
+    expect(bench.output()).toMatch(/benchReading: producer ack -> event\s+20\s/);
     const pid = startedPid(bench.output());
     expect(pid).toBeGreaterThan(0);
     expect(alive(pid)).toBe(false);
