@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Producer } from 'kafkajs';
 import { kafkaClient, removeKafkaResources, uniqueName } from './environment.js';
 import type { ScenarioContext } from './scenario.js';
-import type { TopicField } from './subscribers.js';
+import type { TopicField } from './topic-fields.js';
 
 export const SECOND_TOPIC_SDL = fileURLToPath(new URL('./second-topic.graphql', import.meta.url));
 /** The declaration's readScope: the bench token carries it, so it may subscribe without a filter. */

@@ -7,7 +7,7 @@
  */
 import type { Client } from 'graphql-ws';
 import { gatewaySocket } from '../../examples/support/gateway-subscriptions.js';
-import { subscribeField, type TopicField } from './subscribers.js';
+import { subscribeField, type TopicField } from './topic-fields.js';
 
 interface Setup {
   url: string;

@@ -5,7 +5,8 @@ import type { Scenario } from '../lib/scenario.js';
 import { startScenarioGateway } from '../lib/scenario-gateway.js';
 import { openSecondTopic, SECOND_FIELD, SECOND_READ_SCOPE } from '../lib/second-topic.js';
 import { summarize } from '../lib/stats.js';
-import { delayTracker, subscribeField, subscribeOrders, wsClient } from '../lib/subscribers.js';
+import { delayTracker, subscribeOrders, wsClient } from '../lib/subscribers.js';
+import { subscribeField } from '../lib/topic-fields.js';
 
 const ORDERS = 20;
 

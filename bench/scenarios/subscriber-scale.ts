@@ -10,7 +10,8 @@ import { startScenarioGateway } from '../lib/scenario-gateway.js';
 import { openSecondTopic, SECOND_FIELD, SECOND_READ_SCOPE } from '../lib/second-topic.js';
 import { ratio, round, summarize } from '../lib/stats.js';
 import type { SwarmRequest, SwarmStatus } from '../lib/subscriber-swarm.js';
-import { delayTracker, ORDER_FIELD, subscribeField, type TopicField, wsClient } from '../lib/subscribers.js';
+import { delayTracker, wsClient } from '../lib/subscribers.js';
+import { ORDER_FIELD, subscribeField, type TopicField } from '../lib/topic-fields.js';
 
 /** Starts the swarm process and gives a typed request/answer channel to it. */
 async function startSwarm(setup: Record<string, unknown>) {
