@@ -19,13 +19,15 @@ import type { GatewayServices } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/format-error.js';
 import { buildGatewayGraphQL, type GatewayGraphQL } from './graphql/schema.js';
 import { subscriptionExamples } from './graphql/subscription-examples.js';
-import { subscriptionSharing } from './graphql/subscription-sharing.js';
+import { resumeIdOf, subscriptionSharing } from './graphql/subscription-sharing.js';
 import type { Logger } from './logger.js';
 import { groupLabeler, groupLabelKey } from './observability/group-labels.js';
 import { createGatewayMetrics } from './observability/metrics-registry.js';
 import { reachabilityProbe } from './observability/reachability.js';
 import { recordRejections } from './observability/record-rejections.js';
 import { operationPolicyFrom } from './operations/operation-limits.js';
+import { createOperationPipeline, type OperationSession } from './operations/operation-pipeline.js';
+import { SubscriptionLimits } from './operations/subscription-limits.js';
 import { composeRelay, type RelaySettings } from './relay/compose-relay.js';
 import { startRelayThread } from './relay/relay-thread.js';
 import type { RelayWorkerConfig } from './relay-worker.js';
@@ -36,6 +38,7 @@ import { createHttpServer } from './transport/http-server.js';
 import { metricsRoute } from './transport/metrics.js';
 import { rootFieldNames } from './transport/operation-metrics.js';
 import { createRateLimiter } from './transport/rate-limiter.js';
+import { createSseServer } from './transport/sse-server.js';
 import { startWebSocketServer } from './transport/websocket-server.js';
 
 /** Resolves true once `condition` holds, or false after `timeoutMs`. */
@@ -181,13 +184,37 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
 
   let shuttingDown = false;
   const drain = createDrainState();
+  // One pipeline, and one count of subscriptions per caller, for every transport (websocket and SSE).
+  const pipeline = createOperationPipeline({
+    schema,
+    policy: operations,
+    services,
+    admit,
+    limits: new SubscriptionLimits<OperationSession>({
+      perSocket: config.SUBSCRIPTIONS_PER_SOCKET,
+      perCaller: config.SUBSCRIPTIONS_PER_CALLER,
+      churn: subscriptionChurn,
+    }),
+    formatError,
+    accepting: () => drain.phase === 'serving',
+    sharing: subscriptionSharing,
+  });
   // After the drain delay, the rest of SHUTDOWN_TIMEOUT_MS is shared out: subscriptions completing, in-flight HTTP
   // requests, then the relay, the topic check and the database (main.ts exits anyway at the timeout).
   const closingBudgetMs = Math.max(0, config.SHUTDOWN_TIMEOUT_MS - config.DRAIN_DELAY_MS);
   if (config.EXPLORER_ENABLED && !explorerAssetsExist(EXPLORER_ASSETS_DIR)) {
     logger.warn({ assetsDir: EXPLORER_ASSETS_DIR }, 'the GraphiQL explorer is not built: run `npm run build` to serve it');
   }
+  const sse = createSseServer({
+    pipeline,
+    authenticate,
+    logger: logger.child({ component: 'sse' }),
+    keepAliveMs: config.SSE_KEEPALIVE_MS,
+    resumeIdOf,
+    observer: metrics.http,
+  });
   const http = await createHttpServer({
+    sse,
     schema,
     services,
     authenticate,
@@ -213,24 +240,14 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
   const websockets = startWebSocketServer({
     httpServer: http.server,
     path: '/graphql',
-    schema,
-    operations,
-    services,
+    pipeline,
     authenticate,
-    admit,
-    formatError,
     logger: logger.child({ component: 'websocket' }),
-    subscriptionLimits: {
-      perSocket: config.SUBSCRIPTIONS_PER_SOCKET,
-      perCaller: config.SUBSCRIPTIONS_PER_CALLER,
-      churn: subscriptionChurn,
-    },
     keepAliveMs: config.WS_KEEPALIVE_MS,
     initTimeoutMs: config.WS_INIT_TIMEOUT_MS,
     maxAwaitingInit: config.WS_MAX_AWAITING_INIT,
     accepting: () => drain.phase === 'serving',
     observer: metrics.websocket,
-    sharing: subscriptionSharing,
   });
 
   let topicReady: Promise<void> = Promise.resolve();
@@ -276,9 +293,10 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
         drain.enter('closing');
         // Each subscription's stream ends: graphql-ws sends `complete`, and what was delivered is committed.
         topicSource.finishAll();
-        const completed = await waitUntil(() => websockets.openOperations() === 0, Math.max(100, Math.floor(closingBudgetMs / 5)));
+        const openSubscriptions = () => websockets.openOperations() + sse.openStreams();
+        const completed = await waitUntil(() => openSubscriptions() === 0, Math.max(100, Math.floor(closingBudgetMs / 5)));
         if (!completed)
-          logger.warn({ open: websockets.openOperations() }, 'some subscriptions did not complete in time; closing their sockets');
+          logger.warn({ open: openSubscriptions() }, 'some subscriptions did not complete in time; closing their connections');
         // Closes every socket with 1001 (going away).
         await websockets.close();
         await topicSource.close();

@@ -196,6 +196,8 @@ const environmentSchema = z.object({
   SUBSCRIPTIONS_PER_CALLER: integer(0, 10_000_000).default(1000),
   /** New subscriptions one caller (token `sub`) may start per minute on this process, over every transport (all at once after a quiet minute, then evenly); past it RATE_LIMITED with retryAfterSeconds. Bounds the consumer groups a subscribe/complete loop creates and deletes. 0 for no limit. @default 1200 */
   SUBSCRIPTIONS_PER_CALLER_PER_MINUTE: integer(0, 10_000_000).default(1200),
+  /** A comment line this often on every GraphQL-over-SSE stream, so proxies keep a quiet stream open (ms). @default 15000 */
+  SSE_KEEPALIVE_MS: integer(100, 3_600_000).default(15000),
   /** Server ping interval of websockets; a peer that misses one ping by the next is closed. 0 turns it off. @default 30000 */
   WS_KEEPALIVE_MS: integer(0, 3_600_000).default(30000),
   /** How long a new websocket may take to send `connection_init` before it is closed (4408). @default 3000 */

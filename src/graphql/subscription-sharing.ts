@@ -1,5 +1,5 @@
 import type { Caller } from '../domain/caller.js';
-import type { SharedExecutionOptions } from '../transport/shared-execution.js';
+import type { SharedExecutionOptions } from '../operations/shared-execution.js';
 import type { GraphQLContext } from './context.js';
 
 const callerKeys = new WeakMap<Caller, string>();
@@ -29,3 +29,10 @@ export const subscriptionSharing: SharedExecutionOptions = {
   perSubscriberFields: new Set(['cursor']),
   callerKey,
 };
+
+/** A declared field's event is resumed after by its cursor (SSE writes it as the event's `id:`); other events have none. */
+export function resumeIdOf(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null || !('payload' in event)) return undefined;
+  const cursor: unknown = Reflect.get(event, 'cursor');
+  return typeof cursor === 'string' ? cursor : undefined;
+}

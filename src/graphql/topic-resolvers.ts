@@ -1,8 +1,16 @@
 import type { addResolversToSchema } from '@graphql-tools/schema';
+import { badInput } from '../errors.js';
 import type { TopicEvent } from '../ports/topic-event-source.js';
 import type { DeclaredTopic } from '../subscriptions/declared-topics.js';
 import { type TopicFieldArgs, toSubscribeRequest } from '../subscriptions/subscription-request.js';
 import type { GraphQLContext } from './context.js';
+
+/** The transport's resume position (SSE's Last-Event-ID) as `afterCursor`; both at once is ambiguous. */
+function resumedArgs(args: TopicFieldArgs, resumeAfter: string | undefined): TopicFieldArgs {
+  if (resumeAfter === undefined) return args;
+  if (args.afterCursor != null) throw badInput('give Last-Event-ID or afterCursor, not both', 'afterCursor');
+  return { ...args, afterCursor: resumeAfter };
+}
 
 /**
  * One resolver for every declared field: the arguments become a request to the event source, and the event type's
@@ -14,8 +22,22 @@ export function topicResolvers(topics: readonly DeclaredTopic[]): Parameters<typ
   for (const declared of topics) {
     const { field, eventType, payloadField } = declared.declaration;
     subscription[field] = {
-      subscribe: (_: unknown, args: TopicFieldArgs, ctx: GraphQLContext) =>
-        ctx.topics.subscribe(field, { ...toSubscribeRequest(declared, ctx.caller, args), logger: ctx.logger }),
+      subscribe: (_: unknown, args: TopicFieldArgs, ctx: GraphQLContext) => {
+        const given = resumedArgs(args, ctx.resumeAfter);
+        const request = toSubscribeRequest(declared, ctx.caller, given);
+        const revoke = new AbortController();
+        // A refreshed token that no longer allows this subscription ends it with the access rule's own error.
+        if (ctx.access) {
+          ctx.access.recheck = (caller) => {
+            try {
+              toSubscribeRequest(declared, caller, given);
+            } catch (error) {
+              revoke.abort(error);
+            }
+          };
+        }
+        return ctx.topics.subscribe(field, { ...request, logger: ctx.logger, revoked: revoke.signal });
+      },
       resolve: (event: TopicEvent) => event,
     };
     eventTypes[eventType.name] = { ...eventTypes[eventType.name], [payloadField]: (event) => event.payload };

@@ -77,6 +77,7 @@ class OperationSeries {
   readonly #series: Record<Transport, Map<string, Map<string, { duration: HistogramSeries; outcome: CounterSeries | undefined }>>> = {
     http: new Map(),
     websocket: new Map(),
+    sse: new Map(),
   };
 
   constructor(

@@ -33,6 +33,8 @@ export interface SubscribeRequest {
   readonly onReady?: () => void;
   /** Where this subscription's lines go (its connection and operation); each also names the group. @default the source's */
   readonly logger?: Logger;
+  /** Aborted with an error (FORBIDDEN after a token refresh): the subscription ends by throwing that error. */
+  readonly revoked?: AbortSignal;
 }
 
 /** One record of a declared topic as a subscriber receives it (the field's event type, payload under `payload`). */

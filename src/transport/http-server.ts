@@ -27,6 +27,7 @@ import {
 } from './operation-metrics.js';
 import { assignRequestIdTo, requestIdFrom } from './request-id.js';
 import { sendJson } from './send-json.js';
+import { type SseServer, wantsEventStream } from './sse-server.js';
 
 export interface HttpServerOptions {
   schema: GraphQLSchema;
@@ -46,6 +47,8 @@ export interface HttpServerOptions {
   stopGraceMs?: number;
   /** Told of every request and GraphQL operation (metrics). */
   observer?: HttpObserver;
+  /** GraphQL over SSE on the same path, for requests that accept `text/event-stream`. */
+  sse?: SseServer;
 }
 
 export interface HttpServer {
@@ -240,6 +243,33 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     const context = await prepare(request, response, fields);
     if (context) await serveGraphQL(apollo, request, response, body, async () => context);
   };
+  /** GET or POST /graphql asking for `text/event-stream`: the SSE transport, after the same drain and request id. */
+  const serveEventStream = async (sse: SseServer, request: IncomingMessage, response: ServerResponse) => {
+    timeResponse(response);
+    if (options.drain && answerIfDraining(options.drain, request, response)) return;
+    beginGraphQL(request, response);
+    let body: unknown;
+    if (request.method === 'POST') {
+      try {
+        body = await readJsonBody(request, MAX_BODY_BYTES);
+      } catch (error) {
+        return answerRequestError(error, response, options.logger);
+      }
+    }
+    await sse.serve(request, response, body);
+  };
+  const servedEventStream = (request: IncomingMessage, response: ServerResponse): boolean => {
+    const { sse } = options;
+    if (!sse || (request.method !== 'GET' && request.method !== 'POST') || !isGraphQLPath(request.url) || !wantsEventStream(request)) {
+      return false;
+    }
+    serveEventStream(sse, request, response).catch((error: unknown) => {
+      if (response.headersSent) return response.destroy();
+      answerRequestError(error, response, options.logger);
+    });
+    return true;
+  };
+
   const servedPlainPost = (request: IncomingMessage, response: ServerResponse): boolean => {
     if (request.method !== 'POST' || !isGraphQLPath(request.url) || !isPlainJson(request)) return false;
     servePlainPost(request, response).catch((error: unknown) => {
@@ -275,7 +305,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   };
   app.use(expressErrors);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (!servedPlainPost(request, response)) app(request, response);
+    if (!servedEventStream(request, response) && !servedPlainPost(request, response)) app(request, response);
   });
 
   return {

@@ -7,7 +7,7 @@ import { type GraphQLFormattedError, type GraphQLSchema, getOperationAST, Kind, 
  * outcome, how long) without allocating on a request's way.
  */
 
-export type Transport = 'http' | 'websocket';
+export type Transport = 'http' | 'websocket' | 'sse';
 
 /** What an HTTP request is, for metrics: the route family of its path. */
 export type HttpRoute = 'graphql' | 'explorer' | 'metrics' | 'healthz' | 'readyz' | 'other';
@@ -132,15 +132,18 @@ export function operationPlugin<TContext extends BaseContext & Timed>(observer: 
 }
 
 /**
- * Times each operation of a graphql-ws socket from its subscribe message to its first answer: its result (a query or
- * mutation), the start of its stream (a subscription), or its refusal. Keyed by socket and operation id.
+ * Times each operation of a connection (a graphql-ws socket, an SSE stream) from its request to its first answer: its
+ * result (a query or mutation), the start of its stream (a subscription), or its refusal. Keyed by connection and
+ * operation id.
  */
-export class WebSocketOperations {
+export class PendingOperations {
   readonly #observer: OperationObserver;
+  readonly #transport: Transport;
   readonly #pending = new WeakMap<object, Map<string, { operation: string; readonly startedAt: number }>>();
 
-  constructor(observer: OperationObserver) {
+  constructor(observer: OperationObserver, transport: Transport) {
     this.#observer = observer;
+    this.#transport = transport;
   }
 
   begin(socket: object, id: string): void {
@@ -164,7 +167,7 @@ export class WebSocketOperations {
     const pending = operations?.get(id);
     if (!pending) return;
     operations?.delete(id);
-    this.#observer.operation('websocket', pending.operation, code, secondsSince(pending.startedAt));
+    this.#observer.operation(this.#transport, pending.operation, code, secondsSince(pending.startedAt));
   }
 
   /** Ended without an answer the client saw (its socket was closing). */

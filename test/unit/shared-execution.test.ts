@@ -1,7 +1,7 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { type DocumentNode, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { sharedSubscribe } from '../../src/transport/shared-execution.js';
+import { sharedSubscribe } from '../../src/operations/shared-execution.js';
 
 interface Event {
   readonly record: { readonly name: string };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SubscriptionChurn } from '../../src/domain/subscription-churn.js';
 import { AppError } from '../../src/errors.js';
-import { SubscriptionLimits } from '../../src/transport/subscription-limits.js';
+import { SubscriptionLimits } from '../../src/operations/subscription-limits.js';
 
 const refusedCode = (run: () => void) => {
   try {

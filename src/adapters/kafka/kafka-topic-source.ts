@@ -149,6 +149,13 @@ export function createKafkaTopicSource(options: KafkaTopicSourceOptions): KafkaT
       'subscription started',
     );
     let delivered = 0;
+    let revokedWith: unknown;
+    const revoke = () => {
+      revokedWith = request.revoked?.reason;
+      cancel.abort();
+    };
+    if (request.revoked?.aborted) revoke();
+    else request.revoked?.addEventListener('abort', revoke, { once: true });
     const source = streams.subscribe({
       logger: lines,
       groupId,
@@ -179,6 +186,7 @@ export function createKafkaTopicSource(options: KafkaTopicSourceOptions): KafkaT
           },
         };
       }
+      if (revokedWith !== undefined) throw revokedWith;
     } catch (error) {
       if (error instanceof SubscriptionLaggedError) {
         observer?.lagged();
@@ -195,6 +203,7 @@ export function createKafkaTopicSource(options: KafkaTopicSourceOptions): KafkaT
       }
       throw error;
     } finally {
+      request.revoked?.removeEventListener('abort', revoke);
       observer?.closed(kind);
       open.delete(cancel);
       lines.info({ delivered }, 'subscription ended');

@@ -15,15 +15,24 @@ export interface SharedExecutionOptions {
   readonly callerKey: (contextValue: unknown) => string;
 }
 
+/** One event of a subscription: what the source gave (a transport may read its resume id) and its execution result. */
+export interface ExecutedEvent {
+  readonly event: unknown;
+  readonly result: ExecutionResult;
+}
+
+type Shape<T> = (event: unknown, result: Result) => T | Promise<T>;
+
 /**
  * graphql-js's `subscribe` (source stream, then `execute` per event), except that an event many subscriptions
  * receive is executed once per distinct operation (document, operation name, variables, caller) rather than once
  * per subscription: 20 subscribers of one query cost one execution per record, not 20. Results with errors are not
- * shared.
+ * shared. `shape` makes each step of the stream from the event and its result.
  */
-export function sharedSubscribe(
+function sharedStream<T>(
   options: SharedExecutionOptions,
-): (args: ExecutionArgs) => Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
+  shape: Shape<T>,
+): (args: ExecutionArgs) => Promise<AsyncGenerator<T, void, void> | ExecutionResult> {
   const results = new WeakMap<object, Map<string, Result>>();
   const shareable = new WeakMap<DocumentNode, boolean>();
   const selectsNoPerSubscriberField = (document: DocumentNode): boolean => {
@@ -47,7 +56,7 @@ export function sharedSubscribe(
       ? JSON.stringify([args.operationName ?? null, args.variableValues ?? null, options.callerKey(args.contextValue)])
       : undefined;
     const run = (payload: unknown): Result => execute({ ...args, rootValue: payload });
-    return mapAsyncIterator<unknown, ExecutionResult, void>(stream as AsyncIterable<unknown>, (payload: unknown) => {
+    const resultOf = (payload: unknown): Result => {
       const identity = operationKey === undefined ? undefined : options.eventIdentity(payload);
       if (identity === undefined || operationKey === undefined) return run(payload);
       let perOperation = results.get(identity);
@@ -67,9 +76,19 @@ export function sharedSubscribe(
       else if (result.errors) return result;
       perOperation.set(key, result);
       return result;
-    });
+    };
+    return mapAsyncIterator<unknown, T, void>(stream as AsyncIterable<unknown>, (payload: unknown) => shape(payload, resultOf(payload)));
   };
 }
+
+/** As graphql-ws's `subscribe` wants it: the results alone. */
+export const sharedSubscribe = (options: SharedExecutionOptions) => sharedStream<ExecutionResult>(options, (_event, result) => result);
+
+/** Each result with its source event, for a transport that reads something of the event (SSE's `id:`). */
+export const sharedEventStream = (options: SharedExecutionOptions) =>
+  sharedStream<ExecutedEvent>(options, (event, result) =>
+    result instanceof Promise ? result.then((settled) => ({ event, result: settled })) : { event, result },
+  );
 
 /** A number per document object, for cache keys. */
 const documentIds = (() => {
