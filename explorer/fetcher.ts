@@ -1,5 +1,5 @@
 import { createGraphiQLFetcher, type Fetcher, type FetcherOpts } from '@graphiql/toolkit';
-import { CloseCode, createClient } from 'graphql-ws';
+import { type Client, CloseCode, createClient } from 'graphql-ws';
 
 export interface ExplorerFetcherOptions {
   /** GraphQL over HTTP endpoint, e.g. `http://localhost:4000/graphql`. */
@@ -14,34 +14,98 @@ export interface ExplorerFetcherOptions {
   initialHeaders?: Record<string, unknown>;
 }
 
+/** One caller's graphql-ws client, and the token its socket holds now. */
+interface CallerSocket {
+  readonly client: Client;
+  readonly fetcher: Fetcher;
+  authorization: string;
+  socket?: WebSocket;
+  /** Settles a pending refresh with the server's pong payload. */
+  answer?: (payload: unknown) => void;
+}
+
+/** How long a refresh may wait for the server's pong before a new socket is opened instead. */
+const REFRESH_TIMEOUT_MS = 3000;
+
 /**
  * A GraphiQL fetcher that also authenticates subscriptions: the `Authorization`
  * header typed in the headers editor goes over HTTP as usual, and becomes the
  * graphql-ws `connection_init` payload `{ authorization }` (the toolkit's own
  * `wsConnectionParams` is fixed at creation, so it would miss edits).
  *
- * One lazy graphql-ws client per distinct authorization value: it opens its
- * socket on the first subscription and closes it when the last one ends.
+ * One lazy graphql-ws client per caller (the token's `sub`): a new token of the
+ * same caller is handed to the open socket with a `ping` carrying it (CONTRACT.md,
+ * token refresh), so running subscriptions go on; where the socket is closed or
+ * the gateway refuses it, a socket of its own is opened for the new token.
  */
 export function createExplorerFetcher({ url, subscriptionUrl, initialHeaders }: ExplorerFetcherOptions): Fetcher {
-  const byAuthorization = new Map<string, Fetcher>();
+  const byCaller = new Map<string, CallerSocket>();
+
+  const open = (authorization: string): CallerSocket => {
+    const entry: { current?: CallerSocket } = {};
+    const client = createClient({
+      url: subscriptionUrl,
+      // Read at every connect: a reconnect uses the latest token.
+      connectionParams: () => {
+        const token = entry.current?.authorization ?? authorization;
+        return token ? { authorization: token } : {};
+      },
+      // A refused token stays refused: report 4403 at once instead of retrying (4401 already is fatal).
+      shouldRetry: (event) => event instanceof CloseEvent && event.code !== CloseCode.Forbidden,
+      on: {
+        opened: (socket) => {
+          if (entry.current) entry.current.socket = socket as WebSocket;
+        },
+        closed: () => {
+          if (entry.current) entry.current.socket = undefined;
+        },
+        pong: (received, payload) => {
+          if (received) entry.current?.answer?.(payload);
+        },
+      },
+    });
+    entry.current = { client, fetcher: createGraphiQLFetcher({ url, wsClient: client }), authorization };
+    return entry.current;
+  };
+
+  /** Hands the new token to the open socket; true once the gateway took it. */
+  const refresh = (caller: CallerSocket, authorization: string): Promise<boolean> => {
+    const socket = caller.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), REFRESH_TIMEOUT_MS);
+      caller.answer = (payload) => {
+        clearTimeout(timer);
+        caller.answer = undefined;
+        resolve(typeof payload === 'object' && payload !== null && 'expiresAt' in payload);
+      };
+      socket.send(JSON.stringify({ type: 'ping', payload: { authorization } }));
+    });
+  };
+
+  const fetcherFor = async (authorization: string): Promise<Fetcher> => {
+    const key = callerOf(authorization);
+    const known = byCaller.get(key);
+    if (known && known.authorization === authorization) return known.fetcher;
+    if (known && (await refresh(known, authorization))) {
+      known.authorization = authorization;
+      return known.fetcher;
+    }
+    if (known) void known.client.dispose();
+    const opened = open(authorization);
+    byCaller.set(key, opened);
+    return opened.fetcher;
+  };
+
   return (params, opts) => {
     if (params.operationName === 'IntrospectionQuery' && !opts?.headers && initialHeaders) {
       opts = { ...opts, headers: initialHeaders };
     }
     const authorization = authorizationOf(opts);
-    let fetcher = byAuthorization.get(authorization);
-    if (!fetcher) {
-      const wsClient = createClient({
-        url: subscriptionUrl,
-        connectionParams: authorization ? { authorization } : {},
-        // A refused token stays refused: report 4403 at once instead of retrying (4401 already is fatal).
-        shouldRetry: (event) => event instanceof CloseEvent && event.code !== CloseCode.Forbidden,
-      });
-      fetcher = createGraphiQLFetcher({ url, wsClient });
-      byAuthorization.set(authorization, fetcher);
-    }
-    return fetcher(params, opts);
+    const known = byCaller.get(callerOf(authorization));
+    // The common case stays synchronous: GraphiQL gets the toolkit's own result as before.
+    if (known && known.authorization === authorization) return known.fetcher(params, opts);
+    return fetcherFor(authorization).then((fetcher) => fetcher(params, opts)) as ReturnType<Fetcher>;
   };
 }
 
@@ -50,4 +114,19 @@ function authorizationOf(opts: FetcherOpts | undefined): string {
     if (name.toLowerCase() === 'authorization' && value != null) return String(value);
   }
   return '';
+}
+
+/** The token's `sub` (read, not verified: the gateway verifies), or the header itself when it is no JWT. */
+function callerOf(authorization: string): string {
+  const payload = authorization.replace(/^Bearer\s+/i, '').split('.')[1];
+  if (payload) {
+    try {
+      const claims: unknown = JSON.parse(atob(payload.replaceAll('-', '+').replaceAll('_', '/')));
+      const sub = typeof claims === 'object' && claims !== null ? Reflect.get(claims, 'sub') : undefined;
+      if (typeof sub === 'string') return `sub:${sub}`;
+    } catch {
+      // Not a JWT: keyed by the header itself below.
+    }
+  }
+  return `header:${authorization}`;
 }
