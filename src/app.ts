@@ -226,15 +226,15 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     observer: metrics.http,
     drain,
     routes: [
-      healthRoutes(reachability, () => shuttingDown),
+      ...healthRoutes(reachability, () => shuttingDown),
       metricsRoute(metrics, { ...(config.METRICS_TOKEN !== undefined && { token: config.METRICS_TOKEN }) }),
-      config.EXPLORER_ENABLED
+      ...(config.EXPLORER_ENABLED
         ? createExplorerHandler({
             assetsDir: EXPLORER_ASSETS_DIR,
             ...(config.NODE_ENV === 'development' && { exampleTabs: [MUTATIONS_TAB, ...subscriptionExamples(topics)] }),
             ...(options.explorerToken && { initialHeaders: JSON.stringify({ Authorization: `Bearer ${options.explorerToken}` }) }),
           })
-        : createExplorerOffHandler(),
+        : [createExplorerOffHandler()]),
     ],
   });
   const websockets = startWebSocketServer({

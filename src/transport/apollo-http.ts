@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ApolloServer, type BaseContext, HeaderMap } from '@apollo/server';
 
 /**
- * Apollo Server on a plain node:http request whose body has been read: what `@as-integrations/express5` does, without
- * needing Express's request and response (the POST path runs without Express; see http-server.ts).
+ * Apollo Server on a plain node:http request whose body has been read: what Apollo's framework integrations do, on
+ * the gateway's one HTTP stack (http-server.ts), with no web framework in between.
  */
 export async function serveGraphQL<TContext extends BaseContext>(
   apollo: ApolloServer<TContext>,

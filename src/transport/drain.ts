@@ -1,6 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Router } from 'express';
-import express from 'express';
 import type { ErrorCode } from '../errors.js';
 import { sendJson } from './send-json.js';
 
@@ -56,13 +54,4 @@ export function answerIfDraining(state: DrainState, request: IncomingMessage, re
   response.setHeader('Retry-After', '1');
   sendJson(response, 503, { errors: [{ message: SHUTTING_DOWN_MESSAGE, extensions: { code: SHUTTING_DOWN } }] });
   return true;
-}
-
-/** `answerIfDraining` as a router, mounted before every other route. */
-export function drainGuard(state: DrainState): Router {
-  const router = express.Router();
-  router.use((request, response, next) => {
-    if (!answerIfDraining(state, request, response)) next();
-  });
-  return router;
 }

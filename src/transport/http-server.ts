@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Caller } from '../domain/caller.js';
 import { AppError, isAppError } from '../errors.js';
@@ -13,8 +12,8 @@ import type { ErrorFormatter } from '../graphql/format-error.js';
 import type { Logger } from '../logger.js';
 import type { OperationPolicy } from '../operations/operation-limits.js';
 import { serveGraphQL } from './apollo-http.js';
-import { answerIfDraining, type DrainState, drainGuard } from './drain.js';
-import { isPlainJson, readJsonBody } from './json-body.js';
+import { answerIfDraining, type DrainState } from './drain.js';
+import { sendRefusal } from './http-status.js';
 import {
   ARRIVED,
   arrivalOf,
@@ -25,7 +24,9 @@ import {
   rootFieldOfText,
   type Timed,
 } from './operation-metrics.js';
+import { readRequestBody } from './request-body.js';
 import { assignRequestIdTo, requestIdFrom } from './request-id.js';
+import { pathOf, type Route, routeFor, sendText } from './routes.js';
 import { sendJson } from './send-json.js';
 import { type SseServer, wantsEventStream } from './sse-server.js';
 
@@ -38,8 +39,8 @@ export interface HttpServerOptions {
   formatError: ErrorFormatter;
   /** Parse options, limits and rules every document is held to (shared with the websocket transport). */
   operations: OperationPolicy;
-  /** Mounted before GraphQL: health, metrics, the explorer. */
-  routes: Router[];
+  /** Tried before GraphQL, in order: health, metrics, the explorer. */
+  routes: Route[];
   /** Where the gateway stands on its way out: answered before every route, GraphQL's POSTs included. */
   drain?: DrainState;
   logger: Logger;
@@ -67,19 +68,10 @@ const SCREENED_MAX_LENGTH = 8192;
 /** Every document needs a caller: one without is refused before its text is parsed. */
 const ANONYMOUS_MESSAGE = 'send an access token (Authorization: Bearer <JWT>): this gateway answers only authenticated callers';
 
-/** The path of GraphQL over HTTP, with or without a query string. */
-const isGraphQLPath = (url: string | undefined): boolean => url === '/graphql' || url?.startsWith('/graphql?') === true;
-
-/** The HTTP status (and Retry-After) of an error raised before any resolver ran. */
-function httpHeadOf(error: AppError): { status: number; headers?: Map<string, string> } {
-  if (error.code === 'QUERY_TOO_COMPLEX') return { status: 400 };
-  if (error.code !== 'RATE_LIMITED') return { status: 401 };
-  return { status: 429, headers: new Map([['retry-after', String(error.details.retryAfterSeconds)]]) };
-}
-
 /**
  * Errors raised before GraphQL runs (reading the body, mostly), answered in GraphQL's error shape with a contract
- * code instead of Express's HTML page: an oversized body is QUERY_TOO_COMPLEX, an unreadable one GRAPHQL_PARSE_FAILED.
+ * code: an oversized body is QUERY_TOO_COMPLEX, an unreadable one (or one in a charset or encoding we do not read)
+ * GRAPHQL_PARSE_FAILED.
  */
 function answerRequestError(error: unknown, response: ServerResponse, logger: Logger): void {
   const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
@@ -118,12 +110,12 @@ function finishedLogger(logger: Logger): (request: IncomingMessage, response: Se
   };
 }
 
-/** Apollo Server on a plain node:http server the websocket server can share; Express for every route but GraphQL's POSTs. */
+/**
+ * One HTTP stack for every route: a node:http server (which the websocket server shares) whose requests go through
+ * the same drain, timing and request ids, then to the first route that matches: health, metrics, the explorer, GraphQL
+ * over SSE, and GraphQL over HTTP (Apollo).
+ */
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
-  const app = express();
-  app.disable('x-powered-by');
-  // A GraphQL answer is never revalidated: hashing every body for an ETag was CPU for nothing.
-  app.set('etag', false);
   const server = createServer();
   const { observer } = options;
   // Apollo formats errors without the request's context: internal ones are logged here first, with its requestId.
@@ -217,95 +209,64 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       if (!isAppError(error)) throw error;
       // Refused before Apollo's pipeline, which its plugins never see.
       observer?.operation('http', rootFieldOfText(fields.query, fields.operationName), error.code, elapsedSeconds(response));
-      const { status, headers } = httpHeadOf(error);
-      for (const [name, value] of headers ?? []) response.setHeader(name, value);
-      sendJson(response, status, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
+      sendRefusal(response, [{ message: error.message, extensions: { code: error.code, ...error.details } }]);
       return undefined;
     }
   };
 
-  /**
-   * POST /graphql with a plain JSON body (every mutation a client sends) is served on node:http directly: through
-   * Express 5 and its body parser, the no-op mutation's CPU per call is twice what it is without them (the bench's
-   * two no-op baselines). Other requests, and POSTs with a charset to convert or a compressed body, go through Express.
-   */
-  const servePlainPost = async (request: IncomingMessage, response: ServerResponse) => {
-    timeResponse(response);
-    if (options.drain && answerIfDraining(options.drain, request, response)) return;
-    beginGraphQL(request, response);
-    let body: unknown;
-    try {
-      body = await readJsonBody(request, MAX_BODY_BYTES);
-    } catch (error) {
-      return answerRequestError(error, response, options.logger);
-    }
-    const fields = (body ?? {}) as { query?: unknown; operationName?: unknown };
-    const context = await prepare(request, response, fields);
-    if (context) await serveGraphQL(apollo, request, response, body, async () => context);
-  };
-  /** GET or POST /graphql asking for `text/event-stream`: the SSE transport, after the same drain and request id. */
-  const serveEventStream = async (sse: SseServer, request: IncomingMessage, response: ServerResponse) => {
-    timeResponse(response);
-    if (options.drain && answerIfDraining(options.drain, request, response)) return;
-    beginGraphQL(request, response);
-    let body: unknown;
-    if (request.method === 'POST') {
-      try {
-        body = await readJsonBody(request, MAX_BODY_BYTES);
-      } catch (error) {
-        return answerRequestError(error, response, options.logger);
-      }
-    }
-    await sse.serve(request, response, body);
-  };
-  const servedEventStream = (request: IncomingMessage, response: ServerResponse): boolean => {
-    const { sse } = options;
-    if (!sse || (request.method !== 'GET' && request.method !== 'POST') || !isGraphQLPath(request.url) || !wantsEventStream(request)) {
-      return false;
-    }
-    serveEventStream(sse, request, response).catch((error: unknown) => {
-      if (response.headersSent) return response.destroy();
-      answerRequestError(error, response, options.logger);
-    });
-    return true;
-  };
-
-  const servedPlainPost = (request: IncomingMessage, response: ServerResponse): boolean => {
-    if (request.method !== 'POST' || !isGraphQLPath(request.url) || !isPlainJson(request)) return false;
-    servePlainPost(request, response).catch((error: unknown) => {
-      if (response.headersSent) return response.destroy();
-      answerRequestError(error, response, options.logger);
-    });
-    return true;
-  };
-
-  app.use((_request, response, next) => {
-    timeResponse(response);
-    next();
-  });
-  if (options.drain) app.use(drainGuard(options.drain));
-  for (const route of options.routes) app.use(route);
-  app.use(
-    '/graphql',
-    (request, response, next) => {
+  /** GET or POST /graphql asking for `text/event-stream`: the SSE transport. */
+  const eventStreamRoute = (sse: SseServer): Route => ({
+    matches: (request, path) => (request.method === 'GET' || request.method === 'POST') && path === '/graphql' && wantsEventStream(request),
+    handle: async (request, response) => {
       beginGraphQL(request, response);
-      next();
+      let body: unknown;
+      if (request.method === 'POST') {
+        try {
+          body = await readRequestBody(request, MAX_BODY_BYTES);
+        } catch (error) {
+          return answerRequestError(error, response, options.logger);
+        }
+      }
+      await sse.serve(request, response, body);
     },
-    express.json({ limit: MAX_BODY_BYTES }),
-    (request, response, next) => {
-      const fields = { ...(request.query as object), ...(request.body as object) };
-      prepare(request, response, fields)
-        .then((context) => context && serveGraphQL(apollo, request, response, request.body, async () => context))
-        .catch(next);
+  });
+
+  /** Any other request to /graphql: GraphQL over HTTP through Apollo, once authenticated, admitted and screened. */
+  const graphqlRoute: Route = {
+    matches: (_request, path) => path === '/graphql',
+    handle: async (request, response) => {
+      beginGraphQL(request, response);
+      let body: unknown;
+      if (request.method === 'POST') {
+        try {
+          body = await readRequestBody(request, MAX_BODY_BYTES);
+        } catch (error) {
+          return answerRequestError(error, response, options.logger);
+        }
+      }
+      // A POST is answered from its body alone; a GET from its query string.
+      const fields =
+        request.method === 'POST'
+          ? ((body ?? {}) as { query?: unknown; operationName?: unknown })
+          : Object.fromEntries(new URL(request.url ?? '/', 'http://gateway').searchParams);
+      const context = await prepare(request, response, fields);
+      if (context) await serveGraphQL(apollo, request, response, body, async () => context);
     },
-  );
-  const expressErrors: ErrorRequestHandler = (error: unknown, _request, response, next) => {
-    if (response.headersSent) return next(error);
-    answerRequestError(error, response, options.logger);
   };
-  app.use(expressErrors);
+
+  const routes = [...options.routes, ...(options.sse ? [eventStreamRoute(options.sse)] : []), graphqlRoute];
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (!servedEventStream(request, response) && !servedPlainPost(request, response)) app(request, response);
+    timeResponse(response);
+    if (options.drain && answerIfDraining(options.drain, request, response)) return;
+    const route = routeFor(routes, request);
+    if (!route) {
+      sendText(response, 404, `Not found: ${request.method ?? 'GET'} ${pathOf(request.url)}\n`);
+      return;
+    }
+    Promise.resolve(route.handle(request, response)).catch((error: unknown) => {
+      if (response.headersSent) return response.destroy();
+      answerRequestError(error, response, options.logger);
+    });
   });
 
   return {

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import express, { type Router } from 'express';
+import { getRoute, type Route, sendText } from './routes.js';
 
 /** What GET /metrics serves: the Prometheus text of a registry (src/observability/metrics-registry.ts owns it). */
 export interface MetricsText {
@@ -24,19 +24,18 @@ export function bearerMatches(header: string | undefined, expected: Buffer): boo
 }
 
 /** GET /metrics in Prometheus text format. */
-export function metricsRoute(registry: MetricsText, options: MetricsRouteOptions = {}): Router {
-  const router = express.Router();
+export function metricsRoute(registry: MetricsText, options: MetricsRouteOptions = {}): Route {
   const expected = options.token === undefined ? undefined : digest(options.token);
-  router.get('/metrics', async (req, res) => {
-    if (expected && !bearerMatches(req.headers.authorization, expected)) {
-      res
-        .status(401)
-        .set('WWW-Authenticate', 'Bearer realm="metrics"')
-        .type('text/plain')
-        .send('GET /metrics needs Authorization: Bearer <METRICS_TOKEN>\n');
+  return getRoute('/metrics', async (request, response) => {
+    if (expected && !bearerMatches(request.headers.authorization, expected)) {
+      sendText(response, 401, 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>\n', {
+        'www-authenticate': 'Bearer realm="metrics"',
+      });
       return;
     }
-    res.type(registry.contentType).send(await registry.metrics());
+    const text = await registry.metrics();
+    response.setHeader('content-type', registry.contentType);
+    response.setHeader('content-length', Buffer.byteLength(text));
+    response.end(text);
   });
-  return router;
 }

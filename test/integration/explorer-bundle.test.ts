@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express from 'express';
 import { useServer as serveGraphqlWs } from 'graphql-ws/use/ws';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,9 @@ import { WebSocketServer } from 'ws';
 import { buildGatewayGraphQL } from '../../src/graphql/schema.js';
 import { subscriptionExamples } from '../../src/graphql/subscription-examples.js';
 import { createExplorerHandler, EXPLORER_ASSETS_PATH, explorerAssetsExist, MUTATIONS_TAB } from '../../src/transport/explorer.js';
+import { readRequestBody } from '../../src/transport/request-body.js';
+import { type Route, routeFor, sendText } from '../../src/transport/routes.js';
+import { sendJson } from '../../src/transport/send-json.js';
 import { ensureExplorerBuilt, launchChromium } from '../support/browser.js';
 import { cleanupList } from '../support/cleanup.js';
 
@@ -68,16 +70,21 @@ async function startServer() {
   const httpAuthorizations: (string | undefined)[] = [];
   const connectionParams: unknown[] = [];
 
-  const app = express();
-  app.use(createExplorerHandler({ assetsDir: ASSETS_DIR, initialHeaders: TOKEN_HEADERS, exampleTabs: EXAMPLE_TABS }));
-  app.get('/graphql', (_req, res) => {
-    res.json({ servedBy: 'graphql' });
+  const explorer = createExplorerHandler({ assetsDir: ASSETS_DIR, initialHeaders: TOKEN_HEADERS, exampleTabs: EXAMPLE_TABS });
+  const server = createServer((request, response) => {
+    const route = routeFor(explorer, request);
+    if (route) return void route.handle(request, response);
+    if (request.method !== 'POST') return sendJson(response, 200, { servedBy: 'graphql' });
+    httpAuthorizations.push(request.headers.authorization);
+    void readRequestBody(request, 1 << 20).then(async (body) => {
+      const { query, variables, operationName } = body as { query: string; variables?: Record<string, unknown>; operationName?: string };
+      sendJson(
+        response,
+        200,
+        await graphql({ schema, source: query, variableValues: variables ?? null, operationName: operationName ?? null }),
+      );
+    });
   });
-  app.post('/graphql', express.json(), async (req, res) => {
-    httpAuthorizations.push(req.headers.authorization);
-    res.json(await graphql({ schema, source: req.body.query, variableValues: req.body.variables, operationName: req.body.operationName }));
-  });
-  const server = createServer(app);
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
   serveGraphqlWs(
     {
@@ -224,13 +231,12 @@ describe('explorer bundle', () => {
   });
 
   it('should keep </script> in a config value from closing the config element', async () => {
-    const app = express().use(
+    const html = await fetchPage(
       createExplorerHandler({
         assetsDir: ASSETS_DIR,
         initialHeaders: '{"x":"</script><script>alert(1)</script>"}',
       }),
     );
-    const html = await fetchPage(app);
     expect(html).not.toContain('<script>alert(1)');
     const config = /<script type="application\/json" id="explorer-config">([^<]*)<\/script>/.exec(html)?.[1];
     expect(JSON.parse(config ?? 'null')).toEqual({ initialHeaders: '{"x":"</script><script>alert(1)</script>"}' });
@@ -240,8 +246,7 @@ describe('explorer bundle', () => {
     const empty = mkdtempSync(join(tmpdir(), 'explorer-'));
     cleanups.push(() => rmSync(empty, { recursive: true, force: true }));
     expect(explorerAssetsExist(empty)).toBe(false);
-    const app = express().use(createExplorerHandler({ assetsDir: empty }));
-    const page = await fetchPageWithStatus(app);
+    const page = await fetchPageWithStatus(createExplorerHandler({ assetsDir: empty }));
     expect(page.status).toBe(503);
     expect(page.body).toContain('npm run build');
   });
@@ -257,12 +262,17 @@ describe('explorer bundle', () => {
 });
 
 /** GETs /graphql as a browser from `app` on a throwaway port. */
-async function fetchPage(app: express.Express): Promise<string> {
-  return (await fetchPageWithStatus(app)).body;
+async function fetchPage(routes: Route[]): Promise<string> {
+  return (await fetchPageWithStatus(routes)).body;
 }
 
-async function fetchPageWithStatus(app: express.Express): Promise<{ status: number; body: string }> {
-  const server = createServer(app);
+/** A browser's GET /graphql, answered by `routes` alone. */
+async function fetchPageWithStatus(routes: Route[]): Promise<{ status: number; body: string }> {
+  const server = createServer((request, response) => {
+    const route = routeFor(routes, request);
+    if (route) void route.handle(request, response);
+    else sendText(response, 404, 'no route\n');
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = server.address() as AddressInfo;
