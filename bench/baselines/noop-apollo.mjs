@@ -3,6 +3,7 @@
 // the gateway sets them (no ETag, Apollo's cache-control plugin off, `cache-control: no-store`). Plain JavaScript run by
 // node, like the built gateway. Logs the gateway's "listening" line so the suite starts it the same way.
 // NOOP_HTTP=node serves the POSTs as the gateway does, without Express: its own built body reader and Apollo adapter.
+// Express and its Apollo integration are dev dependencies for this baseline only; the gateway has no web framework.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { ApolloServer } from '@apollo/server';
@@ -55,11 +56,11 @@ const noStore = (_req, res, next) => {
 app.post('/graphql', noStore, express.json({ limit: '256kb' }), expressMiddleware(apollo, { context: async () => ({}) }));
 if (process.env.NOOP_HTTP === 'node') {
   const { serveGraphQL } = await import('../../dist/transport/apollo-http.js');
-  const { isPlainJson, readJsonBody } = await import('../../dist/transport/json-body.js');
+  const { readRequestBody } = await import('../../dist/transport/request-body.js');
   server.on('request', (request, response) => {
-    if (request.method !== 'POST' || request.url !== '/graphql' || !isPlainJson(request)) return app(request, response);
+    if (request.method !== 'POST' || request.url !== '/graphql') return app(request, response);
     response.setHeader('cache-control', 'no-store');
-    readJsonBody(request, 256 * 1024)
+    readRequestBody(request, 256 * 1024)
       .then((body) => serveGraphQL(apollo, request, response, body, async () => ({})))
       .catch(() => response.destroy());
   });
