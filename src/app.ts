@@ -2,10 +2,11 @@ import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { callerFromAuthorization, tokenRulesOf } from './adapters/auth/access-tokens.js';
-import { createKafka, ensureTopic } from './adapters/kafka/kafka-client.js';
+import { createKafka } from './adapters/kafka/kafka-client.js';
 import { kafkaReachability } from './adapters/kafka/kafka-reachability.js';
 import { kafkaSecurity } from './adapters/kafka/kafka-security.js';
 import { createKafkaTopicSource } from './adapters/kafka/kafka-topic-source.js';
+import { topicKeeper } from './adapters/kafka/topic-keeper.js';
 import { openDatabase } from './adapters/postgres/database.js';
 import { applyMigrationsWhenReachable } from './adapters/postgres/migrate.js';
 import { createOutboxSignal } from './adapters/postgres/outbox-writer.js';
@@ -20,6 +21,7 @@ import { createErrorFormatter } from './graphql/format-error.js';
 import { buildGatewayGraphQL, type GatewayGraphQL } from './graphql/schema.js';
 import { subscriptionExamples } from './graphql/subscription-examples.js';
 import { resumeIdOf, subscriptionSharing } from './graphql/subscription-sharing.js';
+import { lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { groupLabeler, groupLabelKey } from './observability/group-labels.js';
 import { createGatewayMetrics } from './observability/metrics-registry.js';
@@ -72,23 +74,24 @@ export interface AppOptions {
 }
 
 /**
- * The composition root: adapters -> use cases -> transports. Nothing connects until start(). A broken SDL file or
+ * The composition root: adapters -> use cases -> transports, each built from what is built before it, then run as a
+ * list of components started in order and stopped in reverse. Nothing connects until start(). A broken SDL file or
  * `@topic` declaration throws (ConfigError, TopicDeclarationError) before anything is opened.
  */
 export async function buildApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const { schema, topics } = options.graphql ?? buildGatewayGraphQL({ schemaPaths: config.SCHEMA_PATHS, env: config.topicEnvironment });
-  const database = openDatabase(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, coalesceWrites: config.DATABASE_COALESCE_WRITES });
-  // The relay is built below; the signal reaches it in-process whenever it holds the lease.
-  const outboxSignal = createOutboxSignal(database.sql, {
-    wakeLocal: () => {
-      if (!relay.isActive) return false;
-      relay.wake();
-      return true;
-    },
+  // First: every other part takes its observers; what its gauges read is handed over at the end (readFrom).
+  const metrics = createGatewayMetrics({
+    operations: rootFieldNames(schema),
+    maxLagGroups: config.METRICS_MAX_LAG_GROUPS,
+    durableGroupIdleMs: config.DURABLE_GROUP_IDLE_MS,
+    groupLabel: groupLabeler(config.METRICS_GROUP_LABELS, groupLabelKey(config.AUTH_JWT_SECRET)),
   });
   const security = kafkaSecurity(config);
   const kafka = createKafka(config.KAFKA_BROKERS, logger.child({ component: 'kafka' }), undefined, security);
-  // Each on a connection of its own, kept: /readyz and scrapes read the probe's state, never a dependency.
+  const database = openDatabase(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, coalesceWrites: config.DATABASE_COALESCE_WRITES });
+
+  // Readiness: each dependency checked on a connection of its own, kept; /readyz and scrapes read the probe's state.
   const postgresCheck = postgresReachability(config.DATABASE_URL);
   // A client of its own whose connection errors are not logged: during an outage they would come every check, and
   // the probe logs one line when a dependency stops answering and one when it is back.
@@ -114,41 +117,8 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
       },
     },
   );
-  // Read at each scrape; the parts they read are built below.
-  const metrics = createGatewayMetrics(
-    {
-      operations: rootFieldNames(schema),
-      maxLagGroups: config.METRICS_MAX_LAG_GROUPS,
-      durableGroupIdleMs: config.DURABLE_GROUP_IDLE_MS,
-      groupLabel: groupLabeler(config.METRICS_GROUP_LABELS, groupLabelKey(config.AUTH_JWT_SECRET)),
-    },
-    {
-      activeSubscriptions: () => topicSource.activeCount,
-      outboxPending: () => relay.pending,
-      relayActive: () => relay.isActive,
-      websocketConnections: () => websockets.connectionCount(),
-      groupLag: () => topicSource.groupLag(),
-      reachability: () => reachability.state,
-    },
-  );
-  const cursorSecret = createHmac('sha256', config.AUTH_JWT_SECRET).update('subscription-cursor').digest('base64url');
-  const topicSource = createKafkaTopicSource({
-    kafka,
-    topics,
-    rejected: recordRejections({ logger: logger.child({ component: 'subscriptions' }), count: metrics.recordRejected }),
-    groupPrefix: config.KAFKA_GROUP_PREFIX,
-    cursorSecret,
-    logger: logger.child({ component: 'subscriptions' }),
-    windowRecords: config.SUBSCRIPTION_WINDOW_RECORDS,
-    commitIntervalMs: config.OFFSETS_COMMIT_INTERVAL_MS,
-    offsetsRefreshMs: config.OFFSETS_REFRESH_MS,
-    observer: metrics.subscriptions,
-    // Beyond the labelled ones, groups count only in group="other": following ten times as many bounds the fetches.
-    lag: { refreshMs: config.METRICS_REFRESH_MS, maxUnheld: 10 * config.METRICS_MAX_LAG_GROUPS },
-    ...(config.EPHEMERAL_GROUP_SWEEP_MS > 0 && {
-      ephemeralSweep: { sweepMs: config.EPHEMERAL_GROUP_SWEEP_MS, staleAfterMs: config.EPHEMERAL_GROUP_STALE_MS },
-    }),
-  });
+
+  // The command path: the relay, then the outbox signal that wakes it in-process whenever it holds the lease.
   const relayLogger = logger.child({ component: 'outbox-relay' });
   const relaySettings: RelaySettings = {
     databaseUrl: config.DATABASE_URL,
@@ -167,38 +137,65 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
         observer: metrics.relay,
       })
     : composeRelay(relaySettings, relayLogger, { observer: metrics.relay });
+  const outboxSignal = createOutboxSignal(database.sql, {
+    wakeLocal: () => {
+      if (!relay.isActive) return false;
+      relay.wake();
+      return true;
+    },
+  });
+  const ordersTopic = topicKeeper(kafka, config.ORDERS_TOPIC, config.ORDERS_TOPIC_PARTITIONS, logger);
+
+  // The subscription path: every declared field on one engine.
+  const topicSource = createKafkaTopicSource({
+    kafka,
+    topics,
+    rejected: recordRejections({ logger: logger.child({ component: 'subscriptions' }), count: metrics.recordRejected }),
+    groupPrefix: config.KAFKA_GROUP_PREFIX,
+    cursorSecret: createHmac('sha256', config.AUTH_JWT_SECRET).update('subscription-cursor').digest('base64url'),
+    logger: logger.child({ component: 'subscriptions' }),
+    windowRecords: config.SUBSCRIPTION_WINDOW_RECORDS,
+    commitIntervalMs: config.OFFSETS_COMMIT_INTERVAL_MS,
+    offsetsRefreshMs: config.OFFSETS_REFRESH_MS,
+    observer: metrics.subscriptions,
+    // Beyond the labelled ones, groups count only in group="other": following ten times as many bounds the fetches.
+    lag: { refreshMs: config.METRICS_REFRESH_MS, maxUnheld: 10 * config.METRICS_MAX_LAG_GROUPS },
+    ...(config.EPHEMERAL_GROUP_SWEEP_MS > 0 && {
+      ephemeralSweep: { sweepMs: config.EPHEMERAL_GROUP_SWEEP_MS, staleAfterMs: config.EPHEMERAL_GROUP_STALE_MS },
+    }),
+  });
   const services: GatewayServices = {
     ledger: createLedgerService(createPostgresLedger(database, config.ORDERS_TOPIC, outboxSignal)),
     topics: topicSource,
   };
+
+  // What every transport applies, defined once: tokens, rates, limits, the operation pipeline.
   // One rules object for the process: the verified-token cache is keyed by it.
   const tokenRules = tokenRulesOf(config);
   const authenticate = (header: unknown) => callerFromAuthorization(config.AUTH_JWT_SECRET, header, tokenRules);
   const rateLimiter = createRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST });
   const admit = (caller: Caller) => rateLimiter.admit(caller.sub);
-  // One for the process: every transport's subscriptions draw on the same per-caller allowance.
-  const subscriptionChurn = new SubscriptionChurn(config.SUBSCRIPTIONS_PER_CALLER_PER_MINUTE);
   const formatError = createErrorFormatter(logger.child({ component: 'graphql' }));
-  // One definition of the limits and introspection for every transport.
   const operations = operationPolicyFrom(config, schema);
-
-  let shuttingDown = false;
   const drain = createDrainState();
-  // One pipeline, and one count of subscriptions per caller, for every transport (websocket and SSE).
+  let shuttingDown = false;
   const pipeline = createOperationPipeline({
     schema,
     policy: operations,
     services,
     admit,
+    // One count of subscriptions per caller, and one allowance of new ones per minute, over every transport.
     limits: new SubscriptionLimits<OperationSession>({
       perSocket: config.SUBSCRIPTIONS_PER_SOCKET,
       perCaller: config.SUBSCRIPTIONS_PER_CALLER,
-      churn: subscriptionChurn,
+      churn: new SubscriptionChurn(config.SUBSCRIPTIONS_PER_CALLER_PER_MINUTE),
     }),
     formatError,
     accepting: () => drain.phase === 'serving',
     sharing: subscriptionSharing,
   });
+
+  // The transports.
   // After the drain delay, the rest of SHUTDOWN_TIMEOUT_MS is shared out: subscriptions completing, in-flight HTTP
   // requests, then the relay, the topic check and the database (main.ts exits anyway at the timeout).
   const closingBudgetMs = Math.max(0, config.SHUTDOWN_TIMEOUT_MS - config.DRAIN_DELAY_MS);
@@ -249,36 +246,61 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     accepting: () => drain.phase === 'serving',
     observer: metrics.websocket,
   });
+  metrics.readFrom({
+    activeSubscriptions: () => topicSource.activeCount,
+    outboxPending: () => relay.pending,
+    relayActive: () => relay.isActive,
+    websocketConnections: () => websockets.connectionCount(),
+    groupLag: () => topicSource.groupLag(),
+    reachability: () => reachability.state,
+  });
 
-  let topicReady: Promise<void> = Promise.resolve();
-  // Kafka may be down at start-up; the outbox holds orders meanwhile, and the topic is created once it answers.
-  const ensureTopicUntilDone = async () => {
-    for (let waitMs = 500; !shuttingDown; waitMs = Math.min(waitMs * 2, 10_000)) {
-      try {
-        const outcome = await ensureTopic(kafka, config.ORDERS_TOPIC, config.ORDERS_TOPIC_PARTITIONS);
-        if (!shuttingDown) logger.info({ topic: config.ORDERS_TOPIC, outcome }, 'orders topic is ready');
-        return;
-      } catch (error) {
-        if (shuttingDown) return;
-        logger.warn({ err: error, topic: config.ORDERS_TOPIC, retryInMs: waitMs }, 'could not create or check the orders topic; retrying');
-        await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
-      }
-    }
-  };
+  let address: AddressInfo | undefined;
+  const components = lifecycle(
+    [
+      {
+        name: 'readiness probe',
+        start: () => reachability.start(),
+        stop: async () => {
+          reachability.stop();
+          await Promise.all([postgresCheck.close(), kafkaCheck.close()]);
+        },
+      },
+      {
+        name: 'database',
+        start: async () => {
+          await applyMigrationsWhenReachable(config.DATABASE_URL, {
+            giveUp: () => shuttingDown,
+            onWait: (error, retryInMs) => logger.warn({ err: error, retryInMs }, 'PostgreSQL is not answering; start-up waits for it'),
+          });
+          logger.info('database migrations are applied');
+        },
+        stop: async () => {
+          await outboxSignal.close();
+          await database.close();
+        },
+      },
+      { name: 'orders topic', start: () => ordersTopic.start(), stop: () => ordersTopic.stop() },
+      { name: 'outbox relay', start: () => relay.start(), stop: () => relay.stop() },
+      { name: 'subscriptions', start: () => topicSource.start(), stop: () => topicSource.close() },
+      {
+        name: 'http',
+        start: async () => {
+          address = await http.listen(config.PORT, config.HOST);
+          logger.info({ host: address.address, port: address.port }, 'gateway is listening');
+        },
+        stop: () => http.stop(),
+      },
+      // Closes every socket with 1001 (going away).
+      { name: 'websockets', stop: () => websockets.close() },
+    ],
+    logger,
+  );
 
   return {
     async start() {
-      reachability.start();
-      await applyMigrationsWhenReachable(config.DATABASE_URL, {
-        giveUp: () => shuttingDown,
-        onWait: (error, retryInMs) => logger.warn({ err: error, retryInMs }, 'PostgreSQL is not answering; start-up waits for it'),
-      });
-      logger.info('database migrations are applied');
-      topicReady = ensureTopicUntilDone();
-      await relay.start();
-      topicSource.start();
-      const address = await http.listen(config.PORT, config.HOST);
-      logger.info({ host: address.address, port: address.port }, 'gateway is listening');
+      await components.start();
+      if (!address) throw new Error('the HTTP server did not report its address');
       return address;
     },
     async stop() {
@@ -291,23 +313,13 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
           await new Promise((resolve) => setTimeout(resolve, config.DRAIN_DELAY_MS));
         }
         drain.enter('closing');
-        // Each subscription's stream ends: graphql-ws sends `complete`, and what was delivered is committed.
+        // Each subscription's stream ends: graphql-ws and SSE send `complete`, and what was delivered is committed.
         topicSource.finishAll();
         const openSubscriptions = () => websockets.openOperations() + sse.openStreams();
         const completed = await waitUntil(() => openSubscriptions() === 0, Math.max(100, Math.floor(closingBudgetMs / 5)));
         if (!completed)
           logger.warn({ open: openSubscriptions() }, 'some subscriptions did not complete in time; closing their connections');
-        // Closes every socket with 1001 (going away).
-        await websockets.close();
-        await topicSource.close();
-        await http.stop();
-        await relay.stop();
-        reachability.stop();
-        await Promise.all([postgresCheck.close(), kafkaCheck.close()]);
-        // Bounded: with Kafka down, a topic check can sit in kafkajs's retries; it stops itself once shuttingDown.
-        await Promise.race([topicReady, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-        await outboxSignal.close();
-        await database.close();
+        await components.stop();
       } finally {
         clearTimeout(deadline);
       }

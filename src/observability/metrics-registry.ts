@@ -44,6 +44,8 @@ export interface GatewayMetricsOptions {
 
 /** The gateway's metrics: its own registry (and nothing in the global one), and the hooks that feed it. */
 export interface GatewayMetrics {
+  /** What the gauges read at each scrape, once the parts that hold it are built. */
+  readFrom(sources: MetricsSources): void;
   readonly contentType: string;
   /** The Prometheus text of every metric. */
   metrics(): Promise<string>;
@@ -111,7 +113,19 @@ class OperationSeries {
   }
 }
 
-export function createGatewayMetrics(options: GatewayMetricsOptions, sources: MetricsSources): GatewayMetrics {
+/** Until the app's parts are built and handed over with `readFrom`, the gauges read nothing. */
+const NOTHING_YET: MetricsSources = {
+  activeSubscriptions: () => 0,
+  outboxPending: () => 0,
+  relayActive: () => false,
+  websocketConnections: () => 0,
+  groupLag: () => [],
+  reachability: () => new Map(),
+};
+
+export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMetrics {
+  // The parts it reads are built after it (they take its observers): they are handed over once they exist.
+  let sources = NOTHING_YET;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -130,10 +144,10 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
     });
 
   // The four gauges from before, names and meaning unchanged.
-  gauge('gateway_subscriptions_active', 'Open subscriptions of declared (@topic) fields', sources.activeSubscriptions);
-  gauge('gateway_outbox_pending', 'Outbox records not yet published, as last seen by the relay', sources.outboxPending);
+  gauge('gateway_subscriptions_active', 'Open subscriptions of declared (@topic) fields', () => sources.activeSubscriptions());
+  gauge('gateway_outbox_pending', 'Outbox records not yet published, as last seen by the relay', () => sources.outboxPending());
   gauge('gateway_relay_active', '1 while this process is the active outbox relay', () => (sources.relayActive() ? 1 : 0));
-  gauge('gateway_websocket_connections', 'Open graphql-ws sockets', sources.websocketConnections);
+  gauge('gateway_websocket_connections', 'Open graphql-ws sockets', () => sources.websocketConnections());
 
   // Requests and operations.
   const httpDuration = bound(
@@ -358,6 +372,9 @@ export function createGatewayMetrics(options: GatewayMetricsOptions, sources: Me
   };
 
   return {
+    readFrom(parts) {
+      sources = parts;
+    },
     contentType: registry.contentType,
     metrics: () => registry.metrics(),
     async sampleNames() {

@@ -39,16 +39,15 @@ export async function scrape(url: string, bearer?: string): Promise<Sample[]> {
 
 /** The gateway's metrics as the app creates them, with idle sources unless `sources` says otherwise. */
 export function metricsWith(sources: Partial<MetricsSources> = {}, maxLagGroups = 100) {
-  return createGatewayMetrics(
-    { operations: rootFieldNames(buildGatewaySchema()), maxLagGroups },
-    {
-      activeSubscriptions: () => 0,
-      outboxPending: () => 0,
-      relayActive: () => false,
-      websocketConnections: () => 0,
-      groupLag: () => [],
-      reachability: () => new Map(),
-      ...sources,
-    },
-  );
+  const metrics = createGatewayMetrics({ operations: rootFieldNames(buildGatewaySchema()), maxLagGroups });
+  metrics.readFrom({
+    activeSubscriptions: () => 0,
+    outboxPending: () => 0,
+    relayActive: () => false,
+    websocketConnections: () => 0,
+    groupLag: () => [],
+    reachability: () => new Map(),
+    ...sources,
+  });
+  return metrics;
 }

@@ -152,17 +152,19 @@ describe('gateway metrics', () => {
       { groupId: 'gql.carol.audit', topic: 'orders', lag: 1, connected: false },
     ];
     const labelled = async (mode: 'full' | 'hashed' | 'none', key = 'key-one', maxLagGroups = 2) => {
-      const metrics = createGatewayMetrics(
-        { operations: rootFieldNames(buildGatewaySchema()), maxLagGroups, groupLabel: groupLabeler(mode, key) },
-        {
-          activeSubscriptions: () => 0,
-          outboxPending: () => 0,
-          relayActive: () => false,
-          websocketConnections: () => 0,
-          groupLag: () => lag,
-          reachability: () => new Map(),
-        },
-      );
+      const metrics = createGatewayMetrics({
+        operations: rootFieldNames(buildGatewaySchema()),
+        maxLagGroups,
+        groupLabel: groupLabeler(mode, key),
+      });
+      metrics.readFrom({
+        activeSubscriptions: () => 0,
+        outboxPending: () => 0,
+        relayActive: () => false,
+        websocketConnections: () => 0,
+        groupLag: () => lag,
+        reachability: () => new Map(),
+      });
       const text = await metrics.metrics();
       return { text, series: named(parseMetrics(text), 'gateway_consumer_group_lag').map((s) => [s.labels.group, s.value]) };
     };
