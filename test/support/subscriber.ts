@@ -144,3 +144,65 @@ export async function untilLive(
     );
   }
 }
+
+/** A connection whose client sends graphql-ws pings of its own choosing (token refresh, CONTRACT.md) and sees the pongs. */
+export interface PingingConnection extends Connection {
+  /** The payload of every pong the server sent, in order (undefined for a pong without one). */
+  readonly pongs: (Record<string, unknown> | undefined)[];
+  /** Sends `{"type":"ping"}` with `payload` once the socket is acknowledged; resolves with the payload of the pong that answers it. */
+  ping(payload?: Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown> | undefined>;
+  /** Pings with `{"authorization": "Bearer <bearer>"}`; resolves with the pong's payload. */
+  refresh(bearer: string, timeoutMs?: number): Promise<Record<string, unknown> | undefined>;
+}
+
+/** One acknowledged graphql-ws socket (not lazy) that can ping with a payload. */
+export function connectPinging(httpUrl: string, bearer: string): PingingConnection {
+  const closeCodes: number[] = [];
+  const pongs: (Record<string, unknown> | undefined)[] = [];
+  let socket: WebSocket | undefined;
+  let acknowledged = false;
+  const tcp = () => (socket as unknown as { _socket?: Socket } | undefined)?._socket;
+  const client: Client = gatewaySocket(httpUrl, bearer, {
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: () => {},
+    on: {
+      opened: (opened) => {
+        socket = opened as WebSocket;
+      },
+      connected: () => {
+        acknowledged = true;
+      },
+      pong: (received, payload) => {
+        if (received) pongs.push(payload);
+      },
+      closed: (event) => closeCodes.push((event as { code: number }).code),
+    },
+  });
+  const ping = async (payload?: Record<string, unknown>, timeoutMs = 10_000) => {
+    await waitFor('the socket to be acknowledged', () => (acknowledged ? true : undefined), timeoutMs);
+    const answered = pongs.length;
+    socket?.send(JSON.stringify(payload === undefined ? { type: 'ping' } : { type: 'ping', payload }));
+    await waitFor(
+      `a pong (close codes ${JSON.stringify(closeCodes)})`,
+      () => (pongs.length > answered ? true : closeCodes.length > 0 ? false : undefined),
+      timeoutMs,
+    ).then((ponged) => {
+      if (!ponged) throw new Error(`the socket closed (${closeCodes.join(', ')}) instead of answering the ping`);
+    });
+    return pongs[answered];
+  };
+  return {
+    closeCodes,
+    pongs,
+    subscribe: (variables = {}) => subscribeOn(client, closeCodes, variables),
+    run: (query, variables = {}) => subscribeOn(client, closeCodes, variables, query),
+    pauseReading: () => tcp()?.pause(),
+    resumeReading: () => tcp()?.resume(),
+    ping,
+    refresh: (next, timeoutMs) => ping({ authorization: `Bearer ${next}` }, timeoutMs),
+    async close() {
+      await client.dispose();
+    },
+  };
+}
