@@ -5,11 +5,14 @@ import type { DeclaredTopic } from '../subscriptions/declared-topics.js';
 import { type TopicFieldArgs, toSubscribeRequest } from '../subscriptions/subscription-request.js';
 import type { GraphQLContext } from './context.js';
 
-/** The transport's resume position (SSE's Last-Event-ID) as `afterCursor`; both at once is ambiguous. */
+/**
+ * The transport's resume position (SSE's Last-Event-ID) as `afterCursor`; with `afterCursor` too it is ambiguous.
+ * It supersedes `start` and `since`: an EventSource reconnects to the URL it opened, adding Last-Event-ID.
+ */
 function resumedArgs(args: TopicFieldArgs, resumeAfter: string | undefined): TopicFieldArgs {
   if (resumeAfter === undefined) return args;
   if (args.afterCursor != null) throw badInput('give Last-Event-ID or afterCursor, not both', 'afterCursor');
-  return { ...args, afterCursor: resumeAfter };
+  return { ...args, start: null, since: null, afterCursor: resumeAfter };
 }
 
 /**

@@ -23,9 +23,9 @@ export function statusOfCode(code: unknown): number {
 }
 
 /** Answers a refusal in GraphQL's error shape, with the first error's status (and Retry-After when it says when). */
-export function sendRefusal(response: ServerResponse, errors: readonly GraphQLFormattedError[]): void {
+export function sendRefusal(response: ServerResponse, errors: readonly GraphQLFormattedError[], status?: number): void {
   const first = errors[0]?.extensions;
   const retryAfter = first?.retryAfterSeconds;
   if (typeof retryAfter === 'number') response.setHeader('retry-after', String(retryAfter));
-  sendJson(response, statusOfCode(first?.code), { errors });
+  sendJson(response, status ?? statusOfCode(first?.code), { errors });
 }

@@ -72,13 +72,18 @@ export function createSseServer(options: SseServerOptions) {
     });
 
   async function serve(request: IncomingMessage, response: ServerResponse, body: unknown): Promise<void> {
+    // Heard from the start: a client may go while its token is checked or its subscription joins its group.
+    let clientGone = false;
+    response.once('close', () => {
+      clientGone = true;
+    });
     const requestLogger = logger.child({ requestId: requestIdFrom(response) });
     const key = {};
     timings?.begin(key, OPERATION_ID);
-    const refuse = (errors: readonly GraphQLFormattedError[], operation: string) => {
+    const refuse = (errors: readonly GraphQLFormattedError[], operation: string, status?: number) => {
       timings?.name(key, OPERATION_ID, operation);
       timings?.end(key, OPERATION_ID, codeOf(errors));
-      sendRefusal(response, errors);
+      sendRefusal(response, errors, status);
     };
     const format = (errors: readonly GraphQLError[]) => pipeline.formatErrors(errors, requestLogger);
 
@@ -109,6 +114,12 @@ export function createSseServer(options: SseServerOptions) {
       ...(typeof lastEventId === 'string' && lastEventId !== '' && { resumeAfter: lastEventId }),
     });
     if (!prepared.ok) return refuse(format(prepared.errors), rootField);
+    if (request.method === 'GET' && prepared.kind === 'mutation') {
+      // A link (with access_token in it) must never write: as GraphQL over HTTP says, mutations need a POST.
+      response.setHeader('allow', 'POST');
+      const message = 'a mutation needs POST: GET event streams may carry queries and subscriptions';
+      return refuse([{ message, extensions: { code: 'BAD_REQUEST' } }], prepared.rootField, 405);
+    }
     timings?.name(key, OPERATION_ID, prepared.rootField);
 
     if (prepared.kind !== 'subscription') {
@@ -134,6 +145,12 @@ export function createSseServer(options: SseServerOptions) {
       return refuse(format(stream.errors ?? [new GraphQLError('the subscription did not start')]), prepared.rootField);
     }
     timings?.end(key, OPERATION_ID, OK);
+    if (clientGone) {
+      // Gone while the subscription started: end it now, or it would hold its place until its token expired.
+      await stream.return(undefined);
+      pipeline.release(session, OPERATION_ID);
+      return;
+    }
     await pump(response, session, stream, format);
   }
 
@@ -163,7 +180,8 @@ export function createSseServer(options: SseServerOptions) {
     };
     const finish = () => stop();
     open.add(finish);
-    const keepAlive = setInterval(() => void write(response, ':\n\n'), options.keepAliveMs);
+    // A comment the socket no longer takes means the client is gone, as a failed event write does.
+    const keepAlive = setInterval(() => void write(response, ':\n\n').then((written) => written || finish()), options.keepAliveMs);
     keepAlive.unref();
     const remaining = session.caller.expiresAt.getTime() - Date.now();
     // A subscription must not outlive the token that allowed it.
