@@ -113,8 +113,8 @@ class OperationSeries {
   }
 }
 
-/** Until the app's parts are built and handed over with `readFrom`, the gauges read nothing. */
-const NOTHING_YET: MetricsSources = {
+/** What idle parts show: the gauges read this until the app's parts are handed over with `readFrom`. */
+export const IDLE_SOURCES: MetricsSources = {
   activeSubscriptions: () => 0,
   outboxPending: () => 0,
   relayActive: () => false,
@@ -125,7 +125,7 @@ const NOTHING_YET: MetricsSources = {
 
 export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMetrics {
   // The parts it reads are built after it (they take its observers): they are handed over once they exist.
-  let sources = NOTHING_YET;
+  let sources = IDLE_SOURCES;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];

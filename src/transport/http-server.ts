@@ -214,20 +214,24 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     }
   };
 
+  /** What every GraphQL request gets first, and a POST's body; undefined when reading it failed (then answered). */
+  const beginWithBody = async (request: IncomingMessage, response: ServerResponse): Promise<{ body: unknown } | undefined> => {
+    beginGraphQL(request, response);
+    if (request.method !== 'POST') return { body: undefined };
+    try {
+      return { body: await readRequestBody(request, MAX_BODY_BYTES) };
+    } catch (error) {
+      answerRequestError(error, response, options.logger);
+      return undefined;
+    }
+  };
+
   /** GET or POST /graphql asking for `text/event-stream`: the SSE transport. */
   const eventStreamRoute = (sse: SseServer): Route => ({
     matches: (request, path) => (request.method === 'GET' || request.method === 'POST') && path === '/graphql' && wantsEventStream(request),
     handle: async (request, response) => {
-      beginGraphQL(request, response);
-      let body: unknown;
-      if (request.method === 'POST') {
-        try {
-          body = await readRequestBody(request, MAX_BODY_BYTES);
-        } catch (error) {
-          return answerRequestError(error, response, options.logger);
-        }
-      }
-      await sse.serve(request, response, body);
+      const read = await beginWithBody(request, response);
+      if (read) await sse.serve(request, response, read.body);
     },
   });
 
@@ -235,15 +239,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   const graphqlRoute: Route = {
     matches: (_request, path) => path === '/graphql',
     handle: async (request, response) => {
-      beginGraphQL(request, response);
-      let body: unknown;
-      if (request.method === 'POST') {
-        try {
-          body = await readRequestBody(request, MAX_BODY_BYTES);
-        } catch (error) {
-          return answerRequestError(error, response, options.logger);
-        }
-      }
+      const read = await beginWithBody(request, response);
+      if (!read) return;
+      const { body } = read;
       // A POST is answered from its body alone; a GET from its query string.
       const fields =
         request.method === 'POST'

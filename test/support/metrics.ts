@@ -1,5 +1,5 @@
 import { buildGatewaySchema } from '../../src/graphql/schema.js';
-import { createGatewayMetrics, type MetricsSources } from '../../src/observability/metrics-registry.js';
+import { createGatewayMetrics, IDLE_SOURCES, type MetricsSources } from '../../src/observability/metrics-registry.js';
 import { rootFieldNames } from '../../src/transport/operation-metrics.js';
 
 /** One sample of the Prometheus text format. */
@@ -40,14 +40,6 @@ export async function scrape(url: string, bearer?: string): Promise<Sample[]> {
 /** The gateway's metrics as the app creates them, with idle sources unless `sources` says otherwise. */
 export function metricsWith(sources: Partial<MetricsSources> = {}, maxLagGroups = 100) {
   const metrics = createGatewayMetrics({ operations: rootFieldNames(buildGatewaySchema()), maxLagGroups });
-  metrics.readFrom({
-    activeSubscriptions: () => 0,
-    outboxPending: () => 0,
-    relayActive: () => false,
-    websocketConnections: () => 0,
-    groupLag: () => [],
-    reachability: () => new Map(),
-    ...sources,
-  });
+  metrics.readFrom({ ...IDLE_SOURCES, ...sources });
   return metrics;
 }
