@@ -156,6 +156,7 @@ export async function buildApp(config: Config, logger: Logger, options: AppOptio
     logger: logger.child({ component: 'subscriptions' }),
     windowRecords: config.SUBSCRIPTION_WINDOW_RECORDS,
     commitIntervalMs: config.OFFSETS_COMMIT_INTERVAL_MS,
+    commitsPerSecond: config.OFFSETS_COMMITS_PER_SECOND,
     offsetsRefreshMs: config.OFFSETS_REFRESH_MS,
     observer: metrics.subscriptions,
     // Beyond the labelled ones, groups count only in group="other": following ten times as many bounds the fetches.

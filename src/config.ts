@@ -208,6 +208,12 @@ const environmentSchema = z.object({
   SUBSCRIPTION_WINDOW_RECORDS: integer(16, 1_000_000).default(2000),
   /** How often moved consumer-group offsets are committed. @default 1000 */
   OFFSETS_COMMIT_INTERVAL_MS: integer(10, 60000).default(1000),
+  /**
+   * OffsetCommit requests per second this process may send for its subscription groups, shared by every group (the
+   * ones whose offsets moved longest ago first); 0 for no limit. At 2000, 10,000 durable subscribers each receiving an
+   * event a second have their offsets committed every 5 s instead of every second. @default 2000
+   */
+  OFFSETS_COMMITS_PER_SECOND: integer(0, 1_000_000).default(2000),
   /** How often a connected durable group's unchanged offsets are committed again; keep it well under the broker's offsets.retention.minutes. @default 3600000 */
   OFFSETS_REFRESH_MS: integer(1000, 604_800_000).default(3_600_000),
   /** Mean time between two sweeps (each wait is 50-150% of it) that delete the ephemeral groups of gateway processes that died; every gateway sweeps. 0 turns sweeping off (and this process's presence commit with it). @default 300000 */

@@ -27,6 +27,12 @@ export interface GroupOffsetsOptions {
   readonly ephemeralCommitIntervalMs?: number;
   /** Commit requests in flight at once. @default 32 */
   readonly concurrency?: number;
+  /**
+   * OffsetCommit requests per second over every group (0: no limit). Past it, the groups whose offsets moved longest
+   * ago go first, so each waits its turn rather than the busiest starving the others. A final commit (a group's last
+   * member leaving) is never held back. @default 0
+   */
+  readonly commitsPerSecond?: number;
   /** The last member of a durable group on a topic left and its offsets were committed: what the group now holds there (for its lag). */
   readonly onReleased?: (groupId: string, topic: string, offsets: ReadonlyMap<number, bigint>) => void;
 }
@@ -48,6 +54,8 @@ interface GroupState {
   /** What the group holds as far as this process knows: its last commit, or an adopted reset. */
   committed: ReadonlyMap<number, bigint> | undefined;
   committedAt: number;
+  /** When its members' positions first differed from `committed` since its last commit (undefined: they do not). */
+  movedAt: number | undefined;
   /** The commit (or deletion) in flight, so the next one waits for it. */
   busy: Promise<void>;
   /** Settles once the group's start is in Kafka (durable), or its first commit was tried (ephemeral). */
@@ -146,6 +154,7 @@ export class GroupOffsets {
       members: new Set([member]),
       committed: held ? new Map(start) : undefined,
       committedAt: 0,
+      movedAt: undefined,
       busy: Promise.resolve(),
       started: Promise.resolve(),
     };
@@ -199,18 +208,29 @@ export class GroupOffsets {
     try {
       const now = Date.now();
       const { refreshMs, ephemeralCommitIntervalMs = 60_000 } = this.#options;
-      const due: Promise<void>[] = [];
+      const due: { group: GroupState; target: ReadonlyMap<number, bigint>; since: number }[] = [];
       for (const group of this.#groups.values()) {
         const target = lowest(group.members);
         const age = now - group.committedAt;
         const changed = !sameOffsets(group.committed, target);
+        if (changed) group.movedAt ??= now;
         const isDue = group.kind === 'durable' ? changed || age >= refreshMs : changed && age >= ephemeralCommitIntervalMs;
-        if (isDue) due.push(this.#queue(group, () => this.#commit(group, target)));
+        // Moved offsets by how long they have waited; an unchanged refresh after every moved one.
+        if (isDue) due.push({ group, target, since: changed ? (group.movedAt ?? now) : Number.MAX_SAFE_INTEGER });
       }
-      await Promise.all(due);
+      await Promise.all(this.#withinBudget(due).map(({ group, target }) => this.#queue(group, () => this.#commit(group, target))));
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /** The commits this tick may send: all of them without a budget, else the longest-waiting ones up to this tick's share. */
+  #withinBudget<T extends { readonly since: number }>(due: T[]): T[] {
+    const { commitsPerSecond = 0, commitIntervalMs } = this.#options;
+    if (commitsPerSecond <= 0) return due;
+    const share = Math.max(1, Math.floor((commitsPerSecond * commitIntervalMs) / 1000));
+    if (due.length <= share) return due;
+    return due.sort((a, b) => a.since - b.since).slice(0, share);
   }
 
   /**
@@ -294,6 +314,7 @@ export class GroupOffsets {
     await this.#options.log.commit(group.id, group.topic, sent, commitMetadata(this.#options.instanceId, Date.now()));
     group.committed = sent;
     group.committedAt = Date.now();
+    group.movedAt = undefined;
   }
 
   async #delete(group: GroupState): Promise<void> {

@@ -21,6 +21,8 @@ export interface StreamEngineOptions {
   readonly catchUpConcurrency?: number;
   /** @default 1000 */
   readonly commitIntervalMs?: number;
+  /** OffsetCommit requests per second over every group (see GroupOffsetsOptions). @default 0 (no limit) */
+  readonly commitsPerSecond?: number;
   /** Re-commit of unchanged offsets of connected durable groups, well within the broker's offsets.retention.minutes. @default 3600000 */
   readonly offsetsRefreshMs?: number;
   /** How long a topic's live read goes on after its last subscription ended (one coming back soon finds it warm). @default 30000 */
@@ -105,6 +107,7 @@ export function createStreamEngine(options: StreamEngineOptions): StreamEngine {
     logger,
     instanceId: options.instanceId,
     commitIntervalMs: options.commitIntervalMs ?? 1000,
+    ...(options.commitsPerSecond !== undefined && { commitsPerSecond: options.commitsPerSecond }),
     refreshMs: options.offsetsRefreshMs ?? 3_600_000,
     onReleased: (groupId, topic, offsets) => lag?.released(groupId, topic, offsets),
   });

@@ -38,6 +38,8 @@ export interface KafkaTopicSourceOptions {
   readonly windowRecords?: number;
   /** @default 1000 */
   readonly commitIntervalMs?: number;
+  /** OffsetCommit requests per second over every group; 0 for no limit. @default 0 */
+  readonly commitsPerSecond?: number;
   /** @default 3600000 */
   readonly offsetsRefreshMs?: number;
   /** How long a topic's live read goes on after its last subscription. @default 30000 */
@@ -115,6 +117,7 @@ export function createKafkaTopicSource(options: KafkaTopicSourceOptions): KafkaT
     instanceId,
     ...(options.windowRecords !== undefined && { windowRecords: options.windowRecords }),
     ...(options.commitIntervalMs !== undefined && { commitIntervalMs: options.commitIntervalMs }),
+    ...(options.commitsPerSecond !== undefined && { commitsPerSecond: options.commitsPerSecond }),
     ...(options.offsetsRefreshMs !== undefined && { offsetsRefreshMs: options.offsetsRefreshMs }),
     ...(options.idleReadMs !== undefined && { idleReadMs: options.idleReadMs }),
     ...(options.lag && { lag: { ...options.lag, isTracked: (groupId: string) => isDurableGroupId(groupPrefix, groupId) } }),
