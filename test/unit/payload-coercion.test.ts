@@ -1,7 +1,6 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { GraphQLObjectType, GraphQLScalarType, type GraphQLSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import type { Order } from '../../src/domain/order.js';
 import { toOrderSettledEvent } from '../../src/domain/order-event.js';
 import { DateTime, MinorAmount } from '../../src/graphql/scalars.js';
 import { buildGatewaySchema } from '../../src/graphql/schema.js';
@@ -12,6 +11,7 @@ import {
   readMinorAmount,
   UnsupportedPayloadTypeError,
 } from '../../src/subscriptions/payload-coercion.js';
+import { sampleOrder } from '../support/sample-order.js';
 
 const typeDefs = /* GraphQL */ `
   scalar MinorAmount
@@ -234,19 +234,7 @@ describe('compilePayloadCoercion', () => {
   });
 
   it('should type an order.settled payload into exactly the Order the resolvers return today', () => {
-    const order: Order = {
-      id: 'o-1',
-      accountId: 'acc-1',
-      amount: 1999n,
-      currency: 'USD',
-      product: 'phone-topup',
-      reference: null,
-      status: 'SETTLED',
-      balanceAfter: 9_007_199_254_740_993n,
-      idempotencyKey: 'k-1',
-      createdAt: new Date('2026-11-24T09:30:00.000Z'),
-      settledAt: new Date('2026-11-24T09:30:00.012Z'),
-    };
+    const order = sampleOrder({ balanceAfter: 9_007_199_254_740_993n });
     const coerceOrder = compilePayloadCoercion(objectType(buildGatewaySchema(), 'Order'));
     const { data } = toOrderSettledEvent('evt-1', order);
     expect(coerceOrder(JSON.parse(JSON.stringify(data)))).toEqual({ ok: true, value: order });

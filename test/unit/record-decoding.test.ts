@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Order } from '../../src/domain/order.js';
 import { parseOrderSettledEvent, toOrderSettledEvent } from '../../src/domain/order-event.js';
 import { decodeCloudEvent, decodePlainJson, type RecordRef, recordDecoder } from '../../src/subscriptions/record-decoding.js';
+import { sampleOrder } from '../support/sample-order.js';
 
 const record = (value: string | Buffer | null, offset = '42'): RecordRef => ({
   topic: 'topups.completed',
@@ -22,19 +22,7 @@ const cloudEvent = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-const order: Order = {
-  id: 'o-1',
-  accountId: 'acc-1',
-  amount: 1999n,
-  currency: 'USD',
-  product: 'phone-topup',
-  reference: null,
-  status: 'SETTLED',
-  balanceAfter: 8001n,
-  idempotencyKey: 'k-1',
-  createdAt: new Date('2026-11-24T09:30:00.000Z'),
-  settledAt: new Date('2026-11-24T09:30:00.012Z'),
-};
+const order = sampleOrder();
 
 describe('CLOUDEVENTS records', () => {
   it('should give the event id and data of a structured-mode CloudEvent of any type', () => {
