@@ -37,8 +37,11 @@ function recordingLog(connectionsOf: (groupId: string) => Connection[]) {
     },
     async commit(groupId, _topic, offsets, metadata) {
       held.set(groupId, { offset: offsets.get(0) ?? -1n, metadata });
-      const received = connectionsOf(groupId).map((c) => c.positions.get(0) ?? 0n);
-      commits.push({ groupId, offset: offsets.get(0) ?? -1n, lowestReceived: received.reduce((a, b) => (b < a ? b : a)) });
+      // Bigints: Math.min does not take them.
+      const [lowestReceived = 0n] = connectionsOf(groupId)
+        .map((c) => c.positions.get(0) ?? 0n)
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      commits.push({ groupId, offset: offsets.get(0) ?? -1n, lowestReceived });
     },
   };
   return { log, commits };
