@@ -96,7 +96,8 @@ export function startWebSocketServer(options: WebSocketServerOptions): {
     }
     if (!caller) return { error: 'UNAUTHENTICATED' };
     if (caller.sub !== session.caller.sub) {
-      state.socket.close(4403, 'Forbidden: a refreshed token must be for the same caller');
+      // After the pong that says why, which is queued on the socket before the close frame.
+      setImmediate(() => state.socket.close(4403, 'Forbidden: a refreshed token must be for the same caller'));
       return { error: 'FORBIDDEN' };
     }
     closeAtExpiry(state, caller);

@@ -157,7 +157,8 @@ describe('token refresh over graphql-ws', () => {
     );
     await waitFor('the socket to close', () => (connection.closeCodes.length > 0 ? true : undefined));
     expect({ answer, closeCodes: connection.closeCodes }).toMatchObject({ closeCodes: [4403] });
-    expect(answer).toHaveProperty('error');
+    // The pong says why before the close frame (docs/contract-additions.md).
+    expect(answer).toEqual({ pong: { error: 'FORBIDDEN' } });
   });
 
   it('should answer a ping without an authorization payload as an ordinary ping, echoing its payload', async () => {
