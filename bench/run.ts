@@ -18,8 +18,9 @@ import { mutationThroughput } from './scenarios/mutation-throughput.js';
 import { relayDrain } from './scenarios/relay-drain.js';
 import { smoke } from './scenarios/smoke.js';
 import { subscriberScale } from './scenarios/subscriber-scale.js';
+import { transports } from './scenarios/transports.js';
 
-const SCENARIOS: Scenario[] = [mutationThroughput, endToEndLatency, relayDrain, subscriberScale];
+const SCENARIOS: Scenario[] = [mutationThroughput, endToEndLatency, relayDrain, subscriberScale, transports];
 const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
 
 function parseOptions() {
