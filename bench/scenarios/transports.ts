@@ -124,8 +124,8 @@ async function run(context: ScenarioContext) {
   const perTransport = quick ? 100 : 1000;
   const processesPerTransport = quick ? 1 : 2;
   // Every subscription of a transport receives each of its records: records/s x subscriptions deliveries per second.
-  const ratePerTransport = quick ? 10 : 4;
-  const seconds = quick ? 3 : 20;
+  const ratePerTransport = quick ? 10 : 2;
+  const seconds = quick ? 3 : 30;
   const slackMs = quick ? 20_000 : 30_000;
   const settleMs = quick ? 1000 : 3000;
   const warmPerProcess = quick ? 10 : 20;
@@ -393,6 +393,7 @@ async function run(context: ScenarioContext) {
       `Records are orderSettled CloudEvents appended straight to the gateway's topic by a kafkajs producer (acks all) in the load generator, alternating between the two accounts; publish time is taken just before the send, receipt in the client process, both on the machine's monotonic clock. The bare kafkajs consumer (its own process) reads every record of the topic in the same window.`,
       `RSS of the gateway pid from /proc/PID/status, read after ${settleMs / 1000} s of quiet and full collections (HeapProfiler.collectGarbage through the inspector the gateway opens on loopback for this scenario) until two readings in a row are within 1 MiB. Baseline: once ${warmPerProcess * processesPerTransport} warm-up subscriptions of each transport are open (the first of a process load code and grow buffers every later one shares). The other ${measured} of each transport join in ${rounds} rounds of ${perRound * processesPerTransport}, SSE first in odd rounds and graphql-ws first in even ones, RSS read after each chunk; the growth column is the sum of a transport's chunks (on the baseline row: from the baseline to the last reading), growth per subscription its median chunk over the chunk's size. JS heap + external: process.memoryUsage() heapUsed + external in the gateway (through the same inspector) at the same moments, the same way; steadier than RSS, which also counts pages the allocator has not handed back.`,
       `Gateway RSS readings (MiB; JS heap + external in parentheses), in order: ${readings.join(', ')}.`,
+      `Deliveries expected: ${groups.map((g) => `${g.label} ${(perGroup.get(g) ?? 0) * perTransport}`).join(', ')}, bare consumer ${records}; a shortfall is what had not arrived 30 s after the last record.`,
       `Gateway CPU over the delivery window: ${round(gatewayCpu)}% of a core; ${records} records published; machine load average (1 min) after it: ${loadAverage}.`,
       'Deliveries pool every subscription\'s delay of every record of its transport; "last subscriber of a record" is the delay until every subscription of the transport had it.',
     ],
