@@ -87,15 +87,33 @@ export const mutationThroughput: Scenario = {
     // As many connections as the gateway's pool (20): PostgreSQL here allows 100 clients, shared with other work.
     const bare = bareSettlement(bareDb.url, 20);
     defer(() => bare.close());
+    // And as many as requests in flight (issue 24): the bare side unhampered by a pool, opened only as each step needs.
+    const wideConcurrency = Math.max(...steps.map((step) => step.concurrency));
+    const bareWide = bareSettlement(bareDb.url, wideConcurrency);
+    defer(() => bareWide.close());
 
     const bareAccounts = await bare.openAccounts('acc', ACCOUNTS);
     const noopAccounts = gateways[0]!.accounts;
     let sequence = 0;
-    const targets: { what: string; server: ChildServer | null; call: (i: number) => Promise<unknown>; drain?: () => Promise<void> }[] = [
+    const targets: {
+      what: string;
+      server: ChildServer | null;
+      call: (i: number) => Promise<unknown>;
+      drain?: () => Promise<void>;
+      /** Requests in flight while warming up. @default 16 */
+      warmConcurrency?: number;
+    }[] = [
       {
         what: 'bare SQL, one transaction of 3 statements (postgres.js)',
         server: null,
         call: (i) => bare.settle('transaction' satisfies BareShape, bareAccounts[i % ACCOUNTS]!, `t-${sequence++}`),
+      },
+      {
+        what: `bare SQL, one transaction of 3 statements, up to ${wideConcurrency} connections (one per request in flight)`,
+        server: null,
+        call: (i) => bareWide.settle('transaction', bareAccounts[i % ACCOUNTS]!, `w-${sequence++}`),
+        // Every connection opened before the first step: opening 64 inside a short step measured the handshakes.
+        warmConcurrency: wideConcurrency,
       },
       {
         what: 'bare SQL, one statement (postgres.js)',
@@ -128,7 +146,7 @@ export const mutationThroughput: Scenario = {
 
     for (const target of targets) {
       progress.update(`mutation-throughput: warm-up, ${target.what}`);
-      await closedLoop(warmUp, 16, target.call);
+      await closedLoop(warmUp, target.warmConcurrency ?? 16, target.call);
       await target.drain?.();
     }
     const latencyStarts = await Promise.all(
@@ -177,6 +195,7 @@ export const mutationThroughput: Scenario = {
     const rows = measured.map((m) => {
       const sorted = [...m.load.latencies].sort((a, b) => a - b);
       const baseline = byKey.get(`${m.concurrency}/${targets[0]!.what}`)!;
+      const wide = byKey.get(`${m.concurrency}/${targets[1]!.what}`)!;
       const orders = m.load.latencies.length;
       return {
         concurrency: m.concurrency,
@@ -184,6 +203,7 @@ export const mutationThroughput: Scenario = {
         orders,
         throughput: round(rate(m)),
         vsBare: round(ratio(rate(m), rate(baseline))),
+        vsWide: round(ratio(rate(m), rate(wide))),
         p50: round(percentile(sorted, 50)),
         p99: round(percentile(sorted, 99)),
         serverCpu: m.serverCpuMs === null ? null : round(m.serverCpuMs / orders),
@@ -199,6 +219,7 @@ export const mutationThroughput: Scenario = {
         { key: 'orders', label: 'orders', unit: 'orders' },
         { key: 'throughput', label: 'throughput', unit: 'orders/s' },
         { key: 'vsBare', label: 'ratio to bare transaction', unit: 'x' },
+        { key: 'vsWide', label: 'ratio to bare transaction, a connection per request', unit: 'x' },
         ...latencyColumns(['p50', 'p99']),
         { key: 'serverCpu', label: 'server CPU per order', unit: 'ms' },
         { key: 'mainThreadCpu', label: 'of which main thread', unit: 'ms' },
