@@ -13,6 +13,7 @@ import { gitCommit, loadNote, machine } from './lib/environment.js';
 import { createProgress } from './lib/progress.js';
 import { machineLine, type RunRecord, type ScenarioResult, tableToText, writeRunRecord } from './lib/results.js';
 import type { Scenario } from './lib/scenario.js';
+import { durableCommits } from './scenarios/durable-commits.js';
 import { endToEndLatency } from './scenarios/end-to-end-latency.js';
 import { mutationThroughput } from './scenarios/mutation-throughput.js';
 import { relayDrain } from './scenarios/relay-drain.js';
@@ -20,7 +21,7 @@ import { smoke } from './scenarios/smoke.js';
 import { subscriberScale } from './scenarios/subscriber-scale.js';
 import { transports } from './scenarios/transports.js';
 
-const SCENARIOS: Scenario[] = [mutationThroughput, endToEndLatency, relayDrain, subscriberScale, transports];
+const SCENARIOS: Scenario[] = [mutationThroughput, endToEndLatency, relayDrain, subscriberScale, transports, durableCommits];
 const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
 
 function parseOptions() {
