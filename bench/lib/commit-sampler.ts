@@ -13,15 +13,23 @@ export async function offsetsTopicEnd(admin: Admin): Promise<number> {
 interface GroupState {
   /** The stamp (commitMetadata's epoch ms) of the group's last commit seen; undefined before one. */
   stamp: number | undefined;
+  /** For groups without stamps (anyone but the gateway): the offsets last seen, and when they were first seen changed. */
+  offsets: string | undefined;
+  changedAt: number | undefined;
+  /** When the group was last sampled. */
+  sampledAt: number | undefined;
 }
 
 export interface CommitSamples {
-  /** Commits seen: a sampled group's stamp changed between two samples (two commits between samples count once). */
+  /**
+   * Commits seen: a sampled group's stamp changed between two samples (two commits between samples count once). A
+   * group without stamps: its offsets changed.
+   */
   commits: number;
-  /** Group-samples taken, and of them how many had no gateway commit yet. */
+  /** Group-samples taken, and of them how many had no commit (or, without stamps, no change seen) yet. */
   samples: number;
   uncommitted: number;
-  /** Per group-sample, sample time minus its last commit's stamp, in ms. */
+  /** Per group-sample, sample time minus its last commit's stamp (without stamps: the sample that saw the change), in ms. */
   ages: number[];
   /** Partitions in a sampled group's commit (each appends one record to __consumer_offsets). */
   partitionsPerCommit: number;
@@ -33,7 +41,9 @@ export interface CommitSamples {
  * (commit-metadata.ts), and whether it committed since the previous sample.
  */
 export function commitSampler(admin: Admin, topic: string, groupIds: readonly string[]) {
-  const groups = new Map<string, GroupState>(groupIds.map((id) => [id, { stamp: undefined }]));
+  const groups = new Map<string, GroupState>(
+    groupIds.map((id) => [id, { stamp: undefined, offsets: undefined, changedAt: undefined, sampledAt: undefined }]),
+  );
   let result: CommitSamples = { commits: 0, samples: 0, uncommitted: 0, ages: [], partitionsPerCommit: 0 };
 
   const sampleOne = async (groupId: string, state: GroupState) => {
@@ -43,13 +53,29 @@ export function commitSampler(admin: Admin, topic: string, groupIds: readonly st
     const stamp = lastCommitAt(partitions);
     result.samples++;
     if (stamp === undefined) {
-      result.uncommitted++;
+      unstamped(state, partitions, now);
       return;
     }
     if (state.stamp !== undefined && stamp !== state.stamp) result.commits++;
     state.stamp = stamp;
     result.ages.push(Math.max(0, now - stamp));
     result.partitionsPerCommit = Math.max(result.partitionsPerCommit, partitions.length);
+  };
+
+  /**
+   * A commit = the offsets changed since the last sample; its time is taken as that earlier sample's, so the age is an
+   * upper bound (off by at most the time between samples).
+   */
+  const unstamped = (state: GroupState, partitions: readonly { partition: number; offset: string }[], now: number) => {
+    const offsets = partitions.map((p) => `${p.partition}:${p.offset}`).join(',');
+    if (offsets !== '' && state.offsets !== undefined && offsets !== state.offsets) {
+      result.commits++;
+      state.changedAt = state.sampledAt;
+    }
+    state.offsets = offsets;
+    state.sampledAt = now;
+    if (state.changedAt === undefined) result.uncommitted++;
+    else result.ages.push(now - state.changedAt);
   };
 
   return {

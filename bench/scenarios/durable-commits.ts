@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import type { Admin, Producer } from 'kafkajs';
-import { ORDER_SETTLED_TYPE } from '../../src/domain/order-event.js';
+import type { Admin } from 'kafkajs';
+import { orderRecord, startAccountPublisher } from '../lib/account-publisher.js';
 import { type BenchChild, forkBenchChild } from '../lib/bench-child.js';
 import { commitSampler, offsetsTopicEnd } from '../lib/commit-sampler.js';
+import { type DirectRampOptions, directRamp } from '../lib/direct-ramp.js';
 import { accountOf, subscriberIdOf } from '../lib/durable-names.js';
 import type { DurableSwarmRequest, DurableSwarmStatus } from '../lib/durable-swarm.js';
 import { kafkaClient, pollUntil, sleep } from '../lib/environment.js';
@@ -17,10 +18,20 @@ import { round, summarize } from '../lib/stats.js';
 /** The issue's targets: the broker under this share of a core, and no committed offset older than this. */
 const BROKER_TARGET_PERCENT = 30;
 const AGE_TARGET_MS = 5000;
+/** The gateway's topic's partitions (ORDERS_TOPIC_PARTITIONS' default); the direct consumers' topic gets as many. */
+const PARTITIONS = 6;
 /** The gateway's default OFFSETS_COMMITS_PER_SECOND (src/config.ts), set explicitly so the shell cannot change it. */
 const DEFAULT_BUDGET = 2000;
-/** Publisher ticks per second: each tick appends one record for a tenth of the accounts, so each account gets 1/s. */
-const TICKS_PER_SECOND = 10;
+
+/**
+ * The issue's two rows, and a reference: commits once a minute, so the window shows what delivery alone costs the
+ * gateway at this size (at most one round of commits falls in it).
+ */
+const COMMIT_SETTINGS: readonly CommitSettings[] = [
+  { budget: DEFAULT_BUDGET },
+  { budget: 0 },
+  { budget: DEFAULT_BUDGET, intervalMs: 60_000 },
+];
 
 type Swarm = BenchChild<DurableSwarmRequest, DurableSwarmStatus>;
 
@@ -35,61 +46,8 @@ interface Sizes {
   settleMs: number;
   windowSeconds: number;
   sampledGroups: number;
-}
-
-/** An orderSettled record as the relay writes it (CONTRACT.md), keyed by its account. */
-function orderRecord(accountId: string) {
-  const id = `dc-${randomUUID()}`;
-  const now = new Date().toISOString();
-  const data = { id, accountId, amount: '1', currency: 'EUR', product: 'bench', reference: null, status: 'SETTLED' };
-  return {
-    key: accountId,
-    value: JSON.stringify({
-      specversion: '1.0',
-      id: `evt-${id}`,
-      type: ORDER_SETTLED_TYPE,
-      source: 'bench',
-      subject: id,
-      time: now,
-      datacontenttype: 'application/json',
-      data: { ...data, balanceAfter: '0', idempotencyKey: id, createdAt: now, settledAt: now },
-    }),
-  };
-}
-
-/** Appends one record a second to every account, a tenth of them each 100 ms, until stopped. */
-function startPublisher(producer: Producer, topic: string, accounts: readonly string[]) {
-  let tick = 0;
-  let published = 0;
-  let errors = 0;
-  let firstError: unknown;
-  let stopped = false;
-  const loop = (async () => {
-    const started = Date.now();
-    while (!stopped) {
-      const slice = accounts.filter((_, i) => i % TICKS_PER_SECOND === tick % TICKS_PER_SECOND);
-      if (slice.length > 0) {
-        await producer.send({ topic, acks: -1, messages: slice.map(orderRecord) }).then(
-          () => {
-            published += slice.length;
-          },
-          (error: unknown) => {
-            errors++;
-            firstError ??= error;
-          },
-        );
-      }
-      tick++;
-      await sleep(Math.max(0, started + (tick * 1000) / TICKS_PER_SECOND - Date.now()));
-    }
-  })();
-  return {
-    counts: () => ({ published, errors, firstError }),
-    async stop() {
-      stopped = true;
-      await loop;
-    },
-  };
+  /** The kafkajs-consumer-per-client ramp beside the gateway. */
+  direct: Omit<DirectRampOptions, 'broker' | 'partitions'>;
 }
 
 async function swarmStatus(swarms: readonly Swarm[]): Promise<DurableSwarmStatus> {
@@ -118,10 +76,17 @@ function randomIndices(n: number, count: number): number[] {
  * One gateway of its own with `budget` as OFFSETS_COMMITS_PER_SECOND (0: none): N durable subscriptions, each with a
  * group of its own and ~1 event/s, then a window in which commits, CPU and the age of committed offsets are read.
  */
-async function measure(context: ScenarioContext, sizes: Sizes, budget: number): Promise<Record<string, Cell>> {
+interface CommitSettings {
+  budget: number;
+  /** OFFSETS_COMMIT_INTERVAL_MS; the gateway's default (1000) when left out. */
+  intervalMs?: number;
+}
+
+async function measure(context: ScenarioContext, sizes: Sizes, settings: CommitSettings): Promise<Record<string, Cell>> {
   const { progress, defer } = context;
-  const label = budget === 0 ? 'none (0)' : budget === DEFAULT_BUDGET ? `${budget} (default)` : String(budget);
-  const name = `durable-commits-${budget}`;
+  const { budget, intervalMs } = settings;
+  const label = `${budget === 0 ? 'none (0)' : budget === DEFAULT_BUDGET ? `${budget} (default)` : budget}${intervalMs ? `, every ${intervalMs / 1000} s` : ''}`;
+  const name = `durable-commits-${budget}${intervalMs ? `-${intervalMs}` : ''}`;
   const {
     server: gateway,
     brokers,
@@ -130,7 +95,11 @@ async function measure(context: ScenarioContext, sizes: Sizes, budget: number): 
     token,
   } = await startScenarioGateway(context, {
     name,
-    env: { SUBSCRIPTIONS_PER_CALLER: '0', OFFSETS_COMMITS_PER_SECOND: String(budget) },
+    env: {
+      SUBSCRIPTIONS_PER_CALLER: '0',
+      OFFSETS_COMMITS_PER_SECOND: String(budget),
+      ...(intervalMs !== undefined && { OFFSETS_COMMIT_INTERVAL_MS: String(intervalMs) }),
+    },
   });
   const brokerPort = Number(brokers.split(',')[0]?.split(':')[1] ?? 9092);
   const brokerPid = pidListeningOn(brokerPort);
@@ -160,7 +129,7 @@ async function measure(context: ScenarioContext, sizes: Sizes, budget: number): 
     500,
   );
   if (!created) throw new Error(`${name}: the gateway's topic ${topic} did not appear within 60 s`);
-  const publisher = startPublisher(producer, topic, accounts);
+  const publisher = startAccountPublisher(producer, topic, accounts);
   defer(() => publisher.stop());
 
   const perProcess = Math.ceil(sizes.subscriptions / sizes.processes);
@@ -213,17 +182,19 @@ async function measure(context: ScenarioContext, sizes: Sizes, budget: number): 
 
   const offsetsBefore = await offsetsTopicEnd(admin);
   const gatewayBefore = gateway.cpuMs();
+  const mainBefore = gateway.mainThreadCpuMs();
   const brokerBefore = broker?.cpuMs() ?? Number.NaN;
   const receivedBefore = (await swarmStatus(swarms)).received;
   const publishedBefore = publisher.counts().published;
   const started = performance.now();
   for (let second = 1; second <= sizes.windowSeconds; second++) {
+    await sleep(Math.max(0, started + second * 1000 - performance.now()));
     await sampler.sample();
     progress.update(`${name}: measuring, ${second} of ${sizes.windowSeconds} s`);
-    await sleep(Math.max(0, started + second * 1000 - performance.now()));
   }
   const windowMs = performance.now() - started;
   const gatewayCpu = ((gateway.cpuMs() - gatewayBefore) / windowMs) * 100;
+  const mainThreadCpu = ((gateway.mainThreadCpuMs() - mainBefore) / windowMs) * 100;
   const brokerCpu = broker ? ((broker.cpuMs() - brokerBefore) / windowMs) * 100 : Number.NaN;
   const offsetsAfter = await offsetsTopicEnd(admin);
   const end = await swarmStatus(swarms);
@@ -250,21 +221,23 @@ async function measure(context: ScenarioContext, sizes: Sizes, budget: number): 
     eventsPerSub: round((end.received - receivedBefore) / sizes.subscriptions / seconds),
     published: round(publishedInWindow / seconds),
     commitsPerSecond: round(commitsPerSecond),
+    offsetRecords: round((offsetsAfter - offsetsBefore) / seconds),
     sampledPerSecond: round(perGroup * sizes.subscriptions),
     perGroup: round(perGroup),
     brokerCpu: round(brokerCpu),
     gatewayCpu: round(gatewayCpu),
+    mainThreadCpu: round(mainThreadCpu),
     ageP50: round(ages.p50 / 1000),
     ageP99: round(ages.p99 / 1000),
     ageMax: round(ages.max / 1000),
     load,
-    verdict:
-      brokerCpu < BROKER_TARGET_PERCENT && ages.max <= AGE_TARGET_MS
+    verdict: intervalMs
+      ? 'reference'
+      : brokerCpu < BROKER_TARGET_PERCENT && ages.max <= AGE_TARGET_MS
         ? 'met'
         : `missed (${[brokerCpu >= BROKER_TARGET_PERCENT ? 'broker CPU' : '', ages.max > AGE_TARGET_MS ? 'age' : ''].filter(Boolean).join(', ')})`,
     uncommitted: samples.uncommitted,
     groupSamples: samples.samples,
-    brokerPid: brokerPid ?? null,
   };
 }
 
@@ -276,9 +249,19 @@ async function run(context: ScenarioContext) {
         processes: 1,
         perConnection: 10,
         joinsPerSecond: 200,
-        settleMs: 3000,
-        windowSeconds: 10,
+        settleMs: 2000,
+        windowSeconds: 6,
         sampledGroups: 100,
+        direct: {
+          steps: [25],
+          perProcess: 800,
+          perSecond: 100,
+          perAccount: 20,
+          joinBoundMs: 60_000,
+          settleMs: 1000,
+          windowSeconds: 3,
+          sampledGroups: 25,
+        },
       }
     : {
         subscriptions: 10_000,
@@ -289,8 +272,26 @@ async function run(context: ScenarioContext) {
         settleMs: 10_000,
         windowSeconds: 30,
         sampledGroups: 100,
+        direct: {
+          steps: [50, 100, 200, 400, 800, 1600, 3200, 6400],
+          perProcess: 800,
+          perSecond: 100,
+          perAccount: 100,
+          joinBoundMs: 60_000,
+          settleMs: 5000,
+          windowSeconds: 10,
+          sampledGroups: 100,
+        },
       };
-  const rows = [await measure(context, sizes, DEFAULT_BUDGET), await measure(context, sizes, 0)];
+  const rows: Record<string, Cell>[] = [];
+  for (const settings of COMMIT_SETTINGS) rows.push(await measure(context, sizes, settings));
+  const brokerPort = Number(context.brokers.split(',')[0]?.split(':')[1] ?? 9092);
+  const brokerPid = pidListeningOn(brokerPort);
+  const direct = await directRamp(context, {
+    ...sizes.direct,
+    partitions: PARTITIONS,
+    broker: brokerPid ? processMeter(brokerPid) : null,
+  });
   const table: ResultTable = {
     title: `${sizes.subscriptions} durable orderSettled subscriptions on one built gateway, each its own consumer group and ~1 event/s, over ${sizes.windowSeconds} s; the issue's target: broker under ${BROKER_TARGET_PERCENT}% of a core, no committed offset older than ${AGE_TARGET_MS / 1000} s`,
     columns: [
@@ -304,25 +305,63 @@ async function run(context: ScenarioContext) {
       { key: 'perGroup', label: 'commits per group', unit: 'commits/s' },
       { key: 'brokerCpu', label: 'broker CPU', unit: '% of a core' },
       { key: 'gatewayCpu', label: 'gateway CPU', unit: '% of a core' },
+      { key: 'mainThreadCpu', label: 'gateway main thread CPU', unit: '% of a core' },
       { key: 'ageP50', label: 'committed offset age p50', unit: 's' },
       { key: 'ageP99', label: 'committed offset age p99', unit: 's' },
       { key: 'ageMax', label: 'committed offset age max', unit: 's' },
       { key: 'load', label: 'machine load after', unit: 'load average (1 min)' },
       { key: 'verdict', label: 'target' },
     ],
-    rows: rows.map(({ uncommitted: _u, groupSamples: _g, brokerPid: _b, ...row }) => row),
+    rows: rows.map(({ uncommitted: _u, groupSamples: _g, offsetRecords: _o, ...row }) => row),
   };
-  const brokerPid = rows[0]?.brokerPid;
+  const curves: ResultTable = {
+    title: `both curves: the gateway's ${sizes.subscriptions} durable subscriptions (one process, a group each) beside one kafkajs consumer per client, each a group of its own straight to Kafka, ramped until a step fails or its joins take ${sizes.direct.joinBoundMs / 1000} s past their start`,
+    columns: [
+      { key: 'what', label: 'what' },
+      { key: 'clients', label: 'clients', unit: 'subscriptions or consumers' },
+      { key: 'status', label: 'step' },
+      { key: 'joinSeconds', label: 'all ready / joined after', unit: 's' },
+      { key: 'joinP50', label: 'consumer join p50', unit: 's' },
+      { key: 'joinP99', label: 'consumer join p99', unit: 's' },
+      { key: 'records', label: 'records per client', unit: 'records/s' },
+      { key: 'offsetRecords', label: '__consumer_offsets appends', unit: 'records/s' },
+      { key: 'sampledPerSecond', label: 'commits (sampled groups x N)', unit: 'commits/s' },
+      { key: 'brokerCpu', label: 'broker CPU', unit: '% of a core' },
+      { key: 'processCpu', label: 'gateway / client processes CPU', unit: '% of a core' },
+      { key: 'ageP50', label: 'committed offset age p50', unit: 's' },
+      { key: 'ageP99', label: 'committed offset age p99', unit: 's' },
+      { key: 'ageMax', label: 'committed offset age max', unit: 's' },
+    ],
+    rows: [
+      ...rows.map((row) => ({
+        what: `gateway, budget ${row.budget}`,
+        clients: row.subscriptions ?? null,
+        status: 'ok',
+        joinSeconds: row.joinSeconds ?? null,
+        records: row.eventsPerSub ?? null,
+        offsetRecords: row.offsetRecords ?? null,
+        sampledPerSecond: row.sampledPerSecond ?? null,
+        brokerCpu: row.brokerCpu ?? null,
+        processCpu: row.gatewayCpu ?? null,
+        ageP50: row.ageP50 ?? null,
+        ageP99: row.ageP99 ?? null,
+        ageMax: row.ageMax ?? null,
+      })),
+      ...direct.rows,
+    ],
+  };
   return {
-    tables: [table],
+    tables: [table, curves],
     notes: [
-      `Each row has a gateway of its own (node dist/main.js, OFFSETS_COMMIT_INTERVAL_MS at its default 1000), started fresh, the rows one after the other. The subscriptions run in ${sizes.processes} client process(es) of their own, ${sizes.perConnection} per websocket, each with a subscriberId of its own (group <prefix>.bench.<subscriberId>) and filtered on one of ${Math.ceil(sizes.subscriptions / sizes.perAccount)} accounts (${sizes.perAccount} subscriptions per account), joining at ${sizes.joinsPerSecond}/s per process; all ready = each has had its first event.`,
+      `Each row has a gateway of its own (node dist/main.js, OFFSETS_COMMIT_INTERVAL_MS at its default 1000 but in the last row, a reference with commits once a minute: what delivery alone costs), started fresh, the rows one after the other. The subscriptions run in ${sizes.processes} client process(es) of their own, ${sizes.perConnection} per websocket, each with a subscriberId of its own (group <prefix>.bench.<subscriberId>) and filtered on one of ${Math.ceil(sizes.subscriptions / sizes.perAccount)} accounts (${sizes.perAccount} subscriptions per account), joining at ${sizes.joinsPerSecond}/s per process; all ready = each has had its first event.`,
       `Records: orderSettled CloudEvents appended straight to the gateway's topic by a kafkajs producer (acks all) in the load generator, one per account per second (a tenth of the accounts every 100 ms), keyed by account. A durable group's position moves past records its filter skips too, so every group has new offsets to commit every interval.`,
       `The window starts ${sizes.settleMs / 1000} s after all are ready. OffsetCommit/s from __consumer_offsets: the growth of its high watermarks over the window (one record per partition committed) over the partitions in one commit (as many as a sampled group's commit holds); it counts every committer of the broker, so another client committing at the same time inflates it. Sampled: ${sizes.sampledGroups} groups chosen at random, their committed offsets fetched (admin OffsetFetch) once a second; a commit = the commit time the gateway stamps into each commit's metadata changed between two samples (two commits between samples count as one, so this one can only undercount), times N over the sampled groups.`,
       `Age of a committed offset: at each sample, the sample time minus the time stamped in the group's last commit (${rows.map((r) => `${r.budget}: ${r.groupSamples} group-samples, ${r.uncommitted} without a commit yet`).join('; ')}). With the budget, each group's turn comes every N / budget intervals; without it every group is due every interval, 32 commits in flight at once (each durable commit first reads the group's offsets, OffsetFetch, to notice an operator's reset).`,
       brokerPid
         ? `Broker and gateway CPU over the window from /proc (broker pid ${brokerPid}; the broker is shared with other work on this machine, and its CPU includes the bench's own sampling and the producer's ${Math.ceil(sizes.subscriptions / sizes.perAccount)} records/s).`
         : 'No broker pid found: broker CPU not measured.',
+      `Direct consumers: kafkajs ${'2.2.4'} consumers (eachBatch, default session and heartbeat settings, autoCommit on), each with a Kafka client and a group of its own (<prefix>.direct-<i>), up to ${sizes.direct.perProcess} per client process, started at ${sizes.direct.perSecond}/s per process, on a topic of the bench's own (${PARTITIONS} partitions, as the gateway's) that gets one record a second per ${sizes.direct.perAccount} clients; each reads every record (Kafka cannot filter for it), so "records per client" is what it fetches, not what it keeps. Join: consumer start -> its first GROUP_JOIN. Their commits carry no stamp: a commit is a sampled group's offsets changing between two samples, its age counted from that sample (1 s resolution). Process CPU: every client process together.`,
+      direct.stoppedAt ? `The direct ramp stopped at ${direct.stoppedAt}.` : 'The direct ramp completed every step.',
     ],
   };
 }
