@@ -37,6 +37,8 @@ let joined = 0;
 let errors = 0;
 let received = 0;
 let firstError: string | null = null;
+/** Set by `close`: a consumer still due to start would make a group after the clean-up deleted the others. */
+let closing = false;
 const joinLatencies: number[] = [];
 
 function failed(reason: string) {
@@ -76,7 +78,7 @@ process.on('message', (message: DirectConsumersRequest) => {
     // Paced, at the rate the gateway's subscriptions join in the durable-commits scenario.
     const started = Date.now();
     const next = (i: number) => {
-      if (i >= message.count) return;
+      if (closing || i >= message.count) return;
       void openOne(message.from + i);
       const due = started + ((i + 1) * 1000) / setup.perSecond;
       setTimeout(() => next(i + 1), Math.max(0, due - Date.now()));
@@ -86,6 +88,7 @@ process.on('message', (message: DirectConsumersRequest) => {
     const status: DirectConsumersStatus = { type: 'status', open: consumers.length, joined, errors, firstError, received, joinLatencies };
     process.send?.(status);
   } else if (message.type === 'close') {
+    closing = true;
     Promise.allSettled(consumers.map((c) => c.disconnect())).finally(() => process.exit(0));
   }
 });

@@ -182,5 +182,18 @@ export async function directRamp(context: ScenarioContext, options: DirectRampOp
   }
   await publisher?.stop();
   for (const child of processes) await child.close();
+  // A group is deleted only once its member's session ended: a consumer killed mid-close leaves it for a while.
+  progress.update('direct consumers: deleting their groups');
+  const ours = async () => (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${groupPrefix}.`));
+  const gone = await pollUntil(
+    async () => {
+      const left = await ours();
+      if (left.length > 0) await admin.deleteGroups(left).catch(() => {});
+      return (await ours()).length === 0;
+    },
+    60_000,
+    2000,
+  );
+  if (!gone) throw new Error(`direct consumers: ${(await ours()).length} groups under ${groupPrefix}. still there after 60 s`);
   return { rows, stoppedAt };
 }
