@@ -23,12 +23,13 @@ describe('reading CPU and memory from /proc', () => {
     // The kernel counts CPU time in clock ticks (10 ms): work until one more is counted, or give up after 5 s, so a
     // meter stuck at one value fails instead of passing `>=`.
     const deadline = performance.now() + 5000;
-    let spin = 0;
-    while (meter.cpuMs() <= before && performance.now() < deadline) for (let i = 0; i < 1e5; i++) spin += i;
+    // A tick may land between the two reads, so nothing is asserted of how long it spun (it once did not at all).
+    while (meter.cpuMs() <= before && performance.now() < deadline) Math.hypot(...Array.from({ length: 1e4 }, (_, i) => i));
     expect(meter.cpuMs()).toBeGreaterThan(before);
-    expect(spin).toBeGreaterThan(0);
     expect(meter.mainThreadCpuMs()).toBeGreaterThan(0);
-    expect(meter.mainThreadCpuMs()).toBeLessThanOrEqual(meter.cpuMs());
+    // The kernel splits each figure into user and system time on its own (cputime_adjust), so the main thread's sum
+    // can pass the process's by a clock tick (10 ms). More than that is a wrong reading.
+    expect(meter.mainThreadCpuMs()).toBeLessThanOrEqual(meter.cpuMs() + 10);
     expect(meter.rssBytes()).toBeGreaterThan(0);
   });
 
