@@ -6,9 +6,8 @@ import { sleep } from './environment.js';
 /** Publisher ticks per second: each tick appends one record for a tenth of the accounts, so each account gets 1/s. */
 const TICKS_PER_SECOND = 10;
 
-/** An orderSettled record as the relay writes it (CONTRACT.md), keyed by its account. */
-export function orderRecord(accountId: string) {
-  const id = `dc-${randomUUID()}`;
+/** An orderSettled record as the relay writes it (CONTRACT.md), straight to the gateway's topic, keyed by its account. */
+export function orderRecord(accountId: string, id = `dc-${randomUUID()}`) {
   const now = new Date().toISOString();
   const data = { id, accountId, amount: '1', currency: 'EUR', product: 'bench', reference: null, status: 'SETTLED' };
   return {
@@ -43,7 +42,7 @@ export function startAccountPublisher(producer: Producer, topic: string, account
     while (!stopped) {
       const slice = accounts.filter((_, i) => i % TICKS_PER_SECOND === tick % TICKS_PER_SECOND);
       if (slice.length > 0) {
-        await producer.send({ topic, acks: -1, messages: slice.map(orderRecord) }).then(
+        await producer.send({ topic, acks: -1, messages: slice.map((accountId) => orderRecord(accountId)) }).then(
           () => {
             published += slice.length;
           },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import type { Producer } from 'kafkajs';
-import { ORDER_SETTLED_TYPE } from '../../src/domain/order-event.js';
+import { orderRecord } from '../lib/account-publisher.js';
 import { type BenchChild, forkBenchChild } from '../lib/bench-child.js';
 import { kafkaClient, pollUntil, sleep } from '../lib/environment.js';
 import { openLoop } from '../lib/load.js';
@@ -57,36 +57,6 @@ async function groupArrivals(processes: readonly Receivers[]): Promise<Map<strin
     for (const [id, times] of answer.arrivals) merged.set(id, [...(merged.get(id) ?? []), ...times]);
   }
   return merged;
-}
-
-/** An orderSettled record as the relay writes it (CONTRACT.md), straight to the gateway's topic, keyed by its account. */
-function orderRecord(id: string, accountId: string) {
-  const now = new Date().toISOString();
-  return {
-    key: accountId,
-    value: JSON.stringify({
-      specversion: '1.0',
-      id: `evt-${id}`,
-      type: ORDER_SETTLED_TYPE,
-      source: 'bench',
-      subject: id,
-      time: now,
-      datacontenttype: 'application/json',
-      data: {
-        id,
-        accountId,
-        amount: '100',
-        currency: 'EUR',
-        product: 'bench',
-        reference: null,
-        status: 'SETTLED',
-        balanceAfter: '0',
-        idempotencyKey: id,
-        createdAt: now,
-        settledAt: now,
-      },
-    }),
-  };
 }
 
 /**
@@ -155,7 +125,7 @@ async function run(context: ScenarioContext) {
     const id = `t-${sequence++}-${randomUUID().slice(0, 8)}`;
     // Publish time: just before the producer is asked to append it (acks all), on the clock the receivers share.
     publishedAt.set(id, monotonicMs());
-    await producer.send({ topic, acks: -1, messages: [orderRecord(id, accountId)] });
+    await producer.send({ topic, acks: -1, messages: [orderRecord(accountId, id)] });
   };
   progress.update('transports: waiting for the gateway to create its topic');
   const created = await pollUntil(
