@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import type { Admin } from 'kafkajs';
 import { orderRecord, startAccountPublisher } from '../lib/account-publisher.js';
 import { type BenchChild, forkBenchChild } from '../lib/bench-child.js';
+import { sumClientCounts } from '../lib/client-counts.js';
 import { commitSampler, offsetsTopicEnd } from '../lib/commit-sampler.js';
 import { type DirectRampOptions, directRamp } from '../lib/direct-ramp.js';
 import { accountOf, subscriberIdOf } from '../lib/durable-names.js';
@@ -50,14 +51,7 @@ interface Sizes {
 
 async function swarmStatus(swarms: readonly Swarm[]): Promise<DurableSwarmStatus> {
   const all = await Promise.all(swarms.map((s) => s.ask({ type: 'status' })));
-  return {
-    type: 'status',
-    open: all.reduce((n, s) => n + s.open, 0),
-    ready: all.reduce((n, s) => n + s.ready, 0),
-    errors: all.reduce((n, s) => n + s.errors, 0),
-    firstError: all.find((s) => s.firstError !== null)?.firstError ?? null,
-    received: all.reduce((n, s) => n + s.received, 0),
-  };
+  return { type: 'status', ...sumClientCounts(all) };
 }
 
 /** `count` distinct indices below `n`, at random. */

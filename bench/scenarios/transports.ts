@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import type { Producer } from 'kafkajs';
 import { orderRecord } from '../lib/account-publisher.js';
 import { type BenchChild, forkBenchChild } from '../lib/bench-child.js';
+import { sumClientCounts } from '../lib/client-counts.js';
 import { kafkaClient, pollUntil, sleep } from '../lib/environment.js';
 import { openLoop } from '../lib/load.js';
 import { monotonicMs } from '../lib/monotonic-clock.js';
@@ -37,15 +38,7 @@ const statusOf = async (child: Receivers): Promise<Status> => {
 /** The sum of a group's processes' statuses. */
 async function groupStatus(processes: readonly Receivers[]): Promise<Status> {
   const all = await Promise.all(processes.map(statusOf));
-  return {
-    type: 'status',
-    open: all.reduce((n, s) => n + s.open, 0),
-    ready: all.reduce((n, s) => n + s.ready, 0),
-    errors: all.reduce((n, s) => n + s.errors, 0),
-    firstError: all.find((s) => s.firstError !== null)?.firstError ?? null,
-    received: all.reduce((n, s) => n + s.received, 0),
-    readyLatencies: all.flatMap((s) => s.readyLatencies),
-  };
+  return { type: 'status', ...sumClientCounts(all), readyLatencies: all.flatMap((s) => s.readyLatencies) };
 }
 
 /** Per record id, its arrivals at every receiver of the group (all of its processes). */
