@@ -164,7 +164,8 @@ export async function deleteGroupsWithPrefix(prefix: string, brokers?: string[])
   const admin = testKafka(brokers).admin();
   await admin.connect();
   try {
-    const { groups } = await admin.listGroups();
+    // A broker the run just started may still be loading its group coordinator: listed again until it answers.
+    const { groups } = await waitFor('the broker to list its consumer groups', () => admin.listGroups());
     const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
     if (ours.length > 0) await admin.deleteGroups(ours).catch(() => {});
   } finally {
